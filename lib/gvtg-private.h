@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the library's modules: the context, logging, cleanup helpers and
+ * the I/O layer (io.c), which is the ONE place where files are opened, read and written,
+ * and so the one place where tests inject faults.
+ */
+#pragma once
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "gvtg.h"
+
+struct gvtg_ctx {
+	char *root;
+	int root_fd;
+	gvtg_log_fn log_fn;
+	void *log_userdata;
+};
+
+void gvtg_log(struct gvtg_ctx *ctx, int priority, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+#define log_err(ctx, ...) gvtg_log(ctx, GVTG_LOG_ERR, __VA_ARGS__)
+#define log_warning(ctx, ...) gvtg_log(ctx, GVTG_LOG_WARNING, __VA_ARGS__)
+#define log_notice(ctx, ...) gvtg_log(ctx, GVTG_LOG_NOTICE, __VA_ARGS__)
+#define log_info(ctx, ...) gvtg_log(ctx, GVTG_LOG_INFO, __VA_ARGS__)
+#define log_debug(ctx, ...) gvtg_log(ctx, GVTG_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- cleanup helpers ---- */
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void *steal_ptr(void *pp)
+{
+	void **p = pp;
+	void *v = *p;
+	*p = NULL;
+	return v;
+}
+#define TAKE_PTR(p) steal_ptr(&(p))
+static inline int take_fd(int *fd)
+{
+	int v = *fd;
+	*fd = -1;
+	return v;
+}
+#define TAKE_FD(fd) take_fd(&(fd))
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+/* errno as a negative value, never 0 (some libc paths leave errno unset). */
+static inline int negative_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+/* ---- I/O layer (io.c) ---- */
+
+/* Read a small text file (relative to the root) into a NUL-terminated string with
+ * trailing newlines stripped.  At most max bytes; -EFBIG above. */
+int gvtg_io_read_text(struct gvtg_ctx *ctx, const char *path, size_t max, char **ret_text);
+/* One open + one write(2) of exactly len bytes to an existing file (sysfs attributes).
+ * A short write is -EIO. */
+int gvtg_io_write_attr(struct gvtg_ctx *ctx, const char *path, const void *buf, size_t len);
+/* Write a whole file atomically: <path>.tmp.<pid>, fsync, rename. mode for the new file. */
+int gvtg_io_write_atomic(struct gvtg_ctx *ctx, const char *path, const void *buf, size_t len,
+			 int mode);
+int gvtg_io_unlink(struct gvtg_ctx *ctx, const char *path);
+/* Open a directory relative to the root, for listing. */
+int gvtg_io_opendir(struct gvtg_ctx *ctx, const char *path, DIR **ret_dir);
+/* readlinkat relative to the root, NUL-terminated. */
+int gvtg_io_readlink(struct gvtg_ctx *ctx, const char *path, char **ret_target);
+/* Does path exist (not following a final symlink when nofollow). 0 yes, -ENOENT no. */
+int gvtg_io_access(struct gvtg_ctx *ctx, const char *path);
+/* mkdir -p relative to the root with the mode for new directories. */
+int gvtg_io_mkdir_p(struct gvtg_ctx *ctx, const char *path, int mode);
+/* Open a file for the lock (O_RDWR|O_CREAT, 0600). */
+int gvtg_io_open_lock(struct gvtg_ctx *ctx, const char *path);
+
+/*
+ * Test seam.  When set, called before every operation of the I/O layer with its kind
+ * and path; a non-zero return is taken as that operation's -errno result (a positive
+ * value GVTG_IO_SHORT_WRITE makes a write write one byte less).  Tests only.
+ */
+enum gvtg_io_op {
+	GVTG_IO_READ,
+	GVTG_IO_WRITE_ATTR,
+	GVTG_IO_WRITE_ATOMIC,
+	GVTG_IO_UNLINK,
+	GVTG_IO_LOCK,
+};
+#define GVTG_IO_SHORT_WRITE 1
+typedef int (*gvtg_io_fault_fn)(void *userdata, enum gvtg_io_op op, const char *path);
+void gvtg_io_set_fault_fn(gvtg_io_fault_fn fn, void *userdata);
+int gvtg_io_fault(enum gvtg_io_op op, const char *path);
+
+/* Join path components with '/', each already validated. */
+char *gvtg_path_join(const char *first, ...) __attribute__((sentinel));

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mediated devices in sysfs: parents (sys/class/mdev_bus), their types
+ * (<parent>/mdev_supported_types), active devices (sys/bus/mdev/devices), create and
+ * remove.  No name becomes part of a path before gvtg_name_is_valid() accepted it.
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "gvtg-private.h"
+
+#define MDEV_BUS "sys/class/mdev_bus"
+#define MDEV_DEVICES "sys/bus/mdev/devices"
+#define ATTR_MAX 4096
+
+bool gvtg_name_is_valid(const char *name)
+{
+	if (!name || !*name || name[0] == '.' || strlen(name) > 128)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._:-+@", *p))
+			return false;
+	return true;
+}
+
+void gvtg_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of the entries of a directory that pass gvtg_name_is_valid(), sorted. */
+static int list_names(struct gvtg_ctx *ctx, const char *path, char ***ret_names, size_t *ret_n)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	int r = gvtg_io_opendir(ctx, path, &d);
+	if (r < 0)
+		return r;
+
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!gvtg_name_is_valid(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			char **nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				goto oom;
+			v = nv;
+		}
+		if (!(v[n] = strdup(de->d_name)))
+			goto oom;
+		n++;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), strcmp_ptr);
+	*ret_names = v;
+	*ret_n = n;
+	return 0;
+oom:
+	gvtg_strv_free(v, n);
+	return -ENOMEM;
+}
+
+int gvtg_parents_list(struct gvtg_ctx *ctx, char ***ret_names, size_t *ret_n)
+{
+	char **v;
+	size_t n;
+	int r = list_names(ctx, MDEV_BUS, &v, &n);
+	if (r == -ENOENT) {
+		/* No mdev core loaded: no parents, not an error. */
+		v = NULL;
+		n = 0;
+	} else if (r < 0)
+		return r;
+	*ret_names = v;
+	*ret_n = n;
+	return 0;
+}
+
+int gvtg_parent_check(struct gvtg_ctx *ctx, const char *parent)
+{
+	if (!gvtg_name_is_valid(parent))
+		return -EINVAL;
+	_cleanup_free_ char *p = gvtg_path_join(MDEV_BUS, parent, "mdev_supported_types", NULL);
+	if (!p)
+		return -ENOMEM;
+	return gvtg_io_access(ctx, p);
+}
+
+void gvtg_type_clear(struct gvtg_type *t)
+{
+	if (!t)
+		return;
+	free(t->parent);
+	free(t->id);
+	free(t->name);
+	free(t->device_api);
+	free(t->description);
+	memset(t, 0, sizeof(*t));
+}
+
+void gvtg_types_free(struct gvtg_type *types, size_t n)
+{
+	if (!types)
+		return;
+	for (size_t i = 0; i < n; i++)
+		gvtg_type_clear(&types[i]);
+	free(types);
+}
+
+/* An optional attribute of a type: NULL when missing or unreadable. */
+static char *type_attr(struct gvtg_ctx *ctx, const char *dir, const char *attr)
+{
+	_cleanup_free_ char *p = gvtg_path_join(dir, attr, NULL);
+	char *v = NULL;
+	if (p && gvtg_io_read_text(ctx, p, ATTR_MAX, &v) < 0)
+		return NULL;
+	return v;
+}
+
+int gvtg_type_get(struct gvtg_ctx *ctx, const char *parent, const char *type,
+		  struct gvtg_type *ret_type)
+{
+	if (!gvtg_name_is_valid(parent) || !gvtg_name_is_valid(type))
+		return -EINVAL;
+	_cleanup_free_ char *dir =
+		gvtg_path_join(MDEV_BUS, parent, "mdev_supported_types", type, NULL);
+	if (!dir)
+		return -ENOMEM;
+	int r = gvtg_io_access(ctx, dir);
+	if (r < 0)
+		return r;
+
+	struct gvtg_type t = { .available = -1 };
+	t.parent = strdup(parent);
+	t.id = strdup(type);
+	if (!t.parent || !t.id) {
+		gvtg_type_clear(&t);
+		return -ENOMEM;
+	}
+	t.name = type_attr(ctx, dir, "name");
+	t.device_api = type_attr(ctx, dir, "device_api");
+	t.description = type_attr(ctx, dir, "description");
+	_cleanup_free_ char *avail = type_attr(ctx, dir, "available_instances");
+	if (avail) {
+		char *end;
+		errno = 0;
+		long v = strtol(avail, &end, 10);
+		if (errno == 0 && end != avail && *end == '\0' && v >= 0 && v <= INT32_MAX)
+			t.available = (int)v;
+	}
+	*ret_type = t;
+	return 0;
+}
+
+int gvtg_types_list(struct gvtg_ctx *ctx, const char *parent, struct gvtg_type **ret_types,
+		    size_t *ret_n)
+{
+	if (!gvtg_name_is_valid(parent))
+		return -EINVAL;
+	_cleanup_free_ char *dir = gvtg_path_join(MDEV_BUS, parent, "mdev_supported_types", NULL);
+	if (!dir)
+		return -ENOMEM;
+	char **names;
+	size_t n;
+	int r = list_names(ctx, dir, &names, &n);
+	if (r < 0)
+		return r;
+
+	struct gvtg_type *types = calloc(n ? n : 1, sizeof(*types));
+	if (!types) {
+		gvtg_strv_free(names, n);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		r = gvtg_type_get(ctx, parent, names[i], &types[k]);
+		if (r == -ENOENT)
+			continue; /* went away while listing */
+		if (r < 0) {
+			gvtg_types_free(types, k);
+			gvtg_strv_free(names, n);
+			return r;
+		}
+		k++;
+	}
+	gvtg_strv_free(names, n);
+	*ret_types = types;
+	*ret_n = k;
+	return 0;
+}
+
+void gvtg_device_clear(struct gvtg_device *d)
+{
+	if (!d)
+		return;
+	free(d->parent);
+	free(d->type);
+	memset(d, 0, sizeof(*d));
+}
+
+void gvtg_devices_free(struct gvtg_device *devs, size_t n)
+{
+	if (!devs)
+		return;
+	for (size_t i = 0; i < n; i++)
+		gvtg_device_clear(&devs[i]);
+	free(devs);
+}
+
+/* Last component of a path, and the one before it. */
+static const char *last_component(const char *path, size_t *ret_len, const char **ret_prev,
+				  size_t *ret_prev_len)
+{
+	const char *end = path + strlen(path);
+	while (end > path && end[-1] == '/')
+		end--;
+	const char *s = end;
+	while (s > path && s[-1] != '/')
+		s--;
+	*ret_len = (size_t)(end - s);
+	if (ret_prev) {
+		const char *pe = s;
+		while (pe > path && pe[-1] == '/')
+			pe--;
+		const char *ps = pe;
+		while (ps > path && ps[-1] != '/')
+			ps--;
+		*ret_prev = ps;
+		*ret_prev_len = (size_t)(pe - ps);
+	}
+	return s;
+}
+
+int gvtg_device_get(struct gvtg_ctx *ctx, const char *uuid, struct gvtg_device *ret_dev)
+{
+	struct gvtg_device d = { 0 };
+	int r = gvtg_uuid_normalize(uuid, d.uuid);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *dir = gvtg_path_join(MDEV_DEVICES, d.uuid, NULL);
+	_cleanup_free_ char *typelink = gvtg_path_join(MDEV_DEVICES, d.uuid, "mdev_type", NULL);
+	if (!dir || !typelink)
+		return -ENOMEM;
+	r = gvtg_io_access(ctx, dir);
+	if (r < 0)
+		return r;
+
+	/* The type: <dev>/mdev_type -> .../mdev_supported_types/<type>.  The parent: the
+	 * directory that holds the device, <parent>/<uuid>. */
+	_cleanup_free_ char *target = NULL;
+	if (gvtg_io_readlink(ctx, typelink, &target) >= 0) {
+		size_t len;
+		const char *s = last_component(target, &len, NULL, NULL);
+		char *t = strndup(s, len);
+		if (t && gvtg_name_is_valid(t))
+			d.type = t;
+		else
+			free(t);
+	}
+	_cleanup_free_ char *devtarget = NULL;
+	if (gvtg_io_readlink(ctx, dir, &devtarget) >= 0) {
+		size_t len, plen;
+		const char *prev;
+		(void)last_component(devtarget, &len, &prev, &plen);
+		char *p = strndup(prev, plen);
+		if (p && gvtg_name_is_valid(p))
+			d.parent = p;
+		else
+			free(p);
+	}
+	*ret_dev = d;
+	return 0;
+}
+
+static int device_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct gvtg_device *)a)->uuid, ((const struct gvtg_device *)b)->uuid);
+}
+
+int gvtg_devices_list(struct gvtg_ctx *ctx, struct gvtg_device **ret_devs, size_t *ret_n)
+{
+	char **names;
+	size_t n;
+	int r = list_names(ctx, MDEV_DEVICES, &names, &n);
+	if (r == -ENOENT) {
+		names = NULL;
+		n = 0;
+	} else if (r < 0)
+		return r;
+
+	struct gvtg_device *devs = calloc(n ? n : 1, sizeof(*devs));
+	if (!devs) {
+		gvtg_strv_free(names, n);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char u[GVTG_UUID_STRLEN + 1];
+		if (gvtg_uuid_normalize(names[i], u) < 0 || strcmp(u, names[i]) != 0)
+			continue;
+		r = gvtg_device_get(ctx, names[i], &devs[k]);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0) {
+			gvtg_devices_free(devs, k);
+			gvtg_strv_free(names, n);
+			return r;
+		}
+		k++;
+	}
+	gvtg_strv_free(names, n);
+	if (k > 1)
+		qsort(devs, k, sizeof(*devs), device_cmp);
+	*ret_devs = devs;
+	*ret_n = k;
+	return 0;
+}
+
+int gvtg_mdev_create(struct gvtg_ctx *ctx, const char *parent, const char *type,
+		     const char *uuid)
+{
+	char u[GVTG_UUID_STRLEN + 1];
+	int r = gvtg_uuid_normalize(uuid, u);
+	if (r < 0)
+		return r;
+	if (!gvtg_name_is_valid(parent) || !gvtg_name_is_valid(type))
+		return -EINVAL;
+	_cleanup_free_ char *p =
+		gvtg_path_join(MDEV_BUS, parent, "mdev_supported_types", type, "create", NULL);
+	if (!p)
+		return -ENOMEM;
+	/* Exactly the 36 bytes, in one write(2): the kernel parses the buffer of that one
+	 * call, and its error (EEXIST, ENOSPC...) is the write's result. */
+	r = gvtg_io_write_attr(ctx, p, u, GVTG_UUID_STRLEN);
+	if (r < 0)
+		log_debug(ctx, "create %s on %s/%s: %s", u, parent, type, strerror(-r));
+	else
+		log_debug(ctx, "created %s on %s/%s", u, parent, type);
+	return r;
+}
+
+int gvtg_mdev_remove(struct gvtg_ctx *ctx, const char *uuid)
+{
+	char u[GVTG_UUID_STRLEN + 1];
+	int r = gvtg_uuid_normalize(uuid, u);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *p = gvtg_path_join(MDEV_DEVICES, u, "remove", NULL);
+	if (!p)
+		return -ENOMEM;
+	r = gvtg_io_write_attr(ctx, p, "1", 1);
+	if (r < 0)
+		log_debug(ctx, "remove %s: %s", u, strerror(-r));
+	else
+		log_debug(ctx, "removed %s", u);
+	return r;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int gvtg_mdev_remove_bounded(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms)
+{
+	char u[GVTG_UUID_STRLEN + 1];
+	int r = gvtg_uuid_normalize(uuid, u);
+	if (r < 0)
+		return r;
+
+	pid_t pid = fork();
+	if (pid < 0)
+		return negative_errno();
+	if (pid == 0) {
+		/* The child may outlive us, blocked in the kernel until QEMU lets go of the
+		 * device.  It must not hold libvirt's pipes open meanwhile, or libvirt would
+		 * wait for their EOF: give it /dev/null for stdin, stdout and stderr. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		ctx->log_fn = NULL;
+		r = gvtg_mdev_remove(ctx, u);
+		_exit(r < 0 && -r < 255 ? -r : (r < 0 ? 254 : 0));
+	}
+
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int delay_ms = 1;
+	for (;;) {
+		int status;
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid) {
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
+			return -EINTR;
+		}
+		if (w < 0 && errno != EINTR)
+			return negative_errno();
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		(void)poll(NULL, 0, (int)(left < delay_ms ? left : delay_ms));
+		if (delay_ms < 20)
+			delay_ms *= 2;
+	}
+	log_warning(ctx, "remove %s still blocked after %d ms, left running in process %ld", u,
+		    timeout_ms, (long)pid);
+	return -ETIMEDOUT;
+}
+
+int gvtg_gvt_info_parse(const char *description, struct gvtg_gvt_info *ret_info)
+{
+	struct gvtg_gvt_info info = { 0 };
+	bool any = false;
+	if (!description)
+		return -EINVAL;
+	for (const char *line = description; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[128];
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			char *colon = strchr(buf, ':');
+			if (colon) {
+				*colon = '\0';
+				char *v = colon + 1;
+				while (*v == ' ' || *v == '\t')
+					v++;
+				unsigned long n = strtoul(v, NULL, 10);
+				if (n > 1u << 30)
+					n = 0;
+				if (!strcmp(buf, "low_gm_size"))
+					info.low_gm_mb = (unsigned)n, any = true;
+				else if (!strcmp(buf, "high_gm_size"))
+					info.high_gm_mb = (unsigned)n, any = true;
+				else if (!strcmp(buf, "fence"))
+					info.fence = (unsigned)n, any = true;
+				else if (!strcmp(buf, "weight"))
+					info.weight = (unsigned)n, any = true;
+				else if (!strcmp(buf, "resolution")) {
+					snprintf(info.resolution, sizeof(info.resolution), "%s", v);
+					any = true;
+				}
+			}
+		}
+		line += len;
+		if (*line == '\n')
+			line++;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret_info = info;
+	return 0;
+}
