@@ -105,9 +105,10 @@ int gvtg_io_mkdir_p(struct gvtg_ctx *ctx, const char *path, int mode);
 int gvtg_io_open_lock(struct gvtg_ctx *ctx, const char *path);
 
 /*
- * Test seam.  When set, called before every operation of the I/O layer with its kind
- * and path; a non-zero return is taken as that operation's -errno result (a positive
- * value GVTG_IO_SHORT_WRITE makes a write write one byte less).  Tests only.
+ * Test seam.  When set, called before every operation of the I/O layer with its kind,
+ * its path and (for writes) the bytes.  A negative return is that operation's -errno
+ * result; GVTG_IO_SHORT_WRITE makes a write write one byte less; GVTG_IO_HANDLED makes
+ * it succeed without touching the file (an emulated kernel).  Tests only.
  */
 enum gvtg_io_op {
 	GVTG_IO_READ,
@@ -117,9 +118,10 @@ enum gvtg_io_op {
 	GVTG_IO_LOCK,
 };
 #define GVTG_IO_SHORT_WRITE 1
-typedef int (*gvtg_io_fault_fn)(void *userdata, enum gvtg_io_op op, const char *path);
+#define GVTG_IO_HANDLED 2
+typedef int (*gvtg_io_fault_fn)(void *userdata, enum gvtg_io_op op, const char *path,
+				const void *buf, size_t len);
 void gvtg_io_set_fault_fn(gvtg_io_fault_fn fn, void *userdata);
-int gvtg_io_fault(enum gvtg_io_op op, const char *path);
 
 /* Join path components with '/', each already validated. */
 char *gvtg_path_join(const char *first, ...) __attribute__((sentinel));

@@ -256,3 +256,18 @@ void gvtg_records_free(struct gvtg_record *recs, size_t n);
 bool gvtg_record_in_use(const struct gvtg_record *r);
 /* Path of the state directory relative to the root, e.g. "run/gvtg-hook". */
 const char *gvtg_state_dir(void);
+
+/* ---- used by gvtgctl ---- */
+
+/* vGPUs removed before a host suspend, to be created again after it: a list in
+ * <state dir>/sleep, so that it survives gvtgctl exiting between the two. */
+struct gvtg_sleep_entry {
+	char uuid[GVTG_UUID_STRLEN + 1];
+	char *parent;
+	char *type;
+};
+/* Replace the list atomically; n == 0 deletes it. */
+int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v, size_t n);
+/* No list is an empty one (0 entries); -EBADMSG when the file is damaged. */
+int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n);
+void gvtg_sleep_entries_free(struct gvtg_sleep_entry *v, size_t n);

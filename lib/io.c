@@ -21,11 +21,11 @@ void gvtg_io_set_fault_fn(gvtg_io_fault_fn fn, void *userdata)
 	fault_userdata = userdata;
 }
 
-int gvtg_io_fault(enum gvtg_io_op op, const char *path)
+static int io_fault(enum gvtg_io_op op, const char *path, const void *buf, size_t len)
 {
 	if (!fault_fn)
 		return 0;
-	return fault_fn(fault_userdata, op, path);
+	return fault_fn(fault_userdata, op, path, buf, len);
 }
 
 char *gvtg_path_join(const char *first, ...)
@@ -57,7 +57,7 @@ char *gvtg_path_join(const char *first, ...)
 
 int gvtg_io_read_text(struct gvtg_ctx *ctx, const char *path, size_t max, char **ret_text)
 {
-	int r = gvtg_io_fault(GVTG_IO_READ, path);
+	int r = io_fault(GVTG_IO_READ, path, NULL, 0);
 	if (r < 0)
 		return r;
 
@@ -93,9 +93,9 @@ int gvtg_io_read_text(struct gvtg_ctx *ctx, const char *path, size_t max, char *
 
 int gvtg_io_write_attr(struct gvtg_ctx *ctx, const char *path, const void *buf, size_t len)
 {
-	int r = gvtg_io_fault(GVTG_IO_WRITE_ATTR, path);
-	if (r < 0)
-		return r;
+	int r = io_fault(GVTG_IO_WRITE_ATTR, path, buf, len);
+	if (r < 0 || r == GVTG_IO_HANDLED)
+		return r < 0 ? r : 0;
 	if (r == GVTG_IO_SHORT_WRITE && len > 0)
 		len--;
 
@@ -118,7 +118,7 @@ int gvtg_io_write_attr(struct gvtg_ctx *ctx, const char *path, const void *buf, 
 int gvtg_io_write_atomic(struct gvtg_ctx *ctx, const char *path, const void *buf, size_t len,
 			 int mode)
 {
-	int r = gvtg_io_fault(GVTG_IO_WRITE_ATOMIC, path);
+	int r = io_fault(GVTG_IO_WRITE_ATOMIC, path, buf, len);
 	if (r < 0)
 		return r;
 
@@ -157,7 +157,7 @@ fail:
 
 int gvtg_io_unlink(struct gvtg_ctx *ctx, const char *path)
 {
-	int r = gvtg_io_fault(GVTG_IO_UNLINK, path);
+	int r = io_fault(GVTG_IO_UNLINK, path, NULL, 0);
 	if (r < 0)
 		return r;
 	if (unlinkat(ctx->root_fd, path, 0) < 0)
@@ -167,7 +167,7 @@ int gvtg_io_unlink(struct gvtg_ctx *ctx, const char *path)
 
 int gvtg_io_opendir(struct gvtg_ctx *ctx, const char *path, DIR **ret_dir)
 {
-	int r = gvtg_io_fault(GVTG_IO_READ, path);
+	int r = io_fault(GVTG_IO_READ, path, NULL, 0);
 	if (r < 0)
 		return r;
 	int fd = openat(ctx->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -185,7 +185,7 @@ int gvtg_io_opendir(struct gvtg_ctx *ctx, const char *path, DIR **ret_dir)
 
 int gvtg_io_readlink(struct gvtg_ctx *ctx, const char *path, char **ret_target)
 {
-	int r = gvtg_io_fault(GVTG_IO_READ, path);
+	int r = io_fault(GVTG_IO_READ, path, NULL, 0);
 	if (r < 0)
 		return r;
 	char buf[PATH_MAX];
@@ -202,7 +202,7 @@ int gvtg_io_readlink(struct gvtg_ctx *ctx, const char *path, char **ret_target)
 
 int gvtg_io_access(struct gvtg_ctx *ctx, const char *path)
 {
-	int r = gvtg_io_fault(GVTG_IO_READ, path);
+	int r = io_fault(GVTG_IO_READ, path, NULL, 0);
 	if (r < 0)
 		return r;
 	if (faccessat(ctx->root_fd, path, F_OK, 0) < 0)
@@ -231,7 +231,7 @@ int gvtg_io_mkdir_p(struct gvtg_ctx *ctx, const char *path, int mode)
 
 int gvtg_io_open_lock(struct gvtg_ctx *ctx, const char *path)
 {
-	int r = gvtg_io_fault(GVTG_IO_LOCK, path);
+	int r = io_fault(GVTG_IO_LOCK, path, NULL, 0);
 	if (r < 0)
 		return r;
 	int fd = openat(ctx->root_fd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,

@@ -283,3 +283,105 @@ int gvtg_records_list(struct gvtg_ctx *ctx, struct gvtg_record **ret_recs, size_
 	*ret_n = n;
 	return 0;
 }
+
+/* ---- used by gvtgctl ---- */
+
+#define SLEEP_LIST_MAX (256 * 1024)
+
+static char *sleep_list_path(void)
+{
+	return gvtg_path_join(state_dir_rel(), "sleep", NULL);
+}
+
+void gvtg_sleep_entries_free(struct gvtg_sleep_entry *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].parent);
+		free(v[i].type);
+	}
+	free(v);
+}
+
+int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v, size_t n)
+{
+	_cleanup_free_ char *path = sleep_list_path();
+	if (!path)
+		return -ENOMEM;
+	if (n == 0) {
+		int r = gvtg_io_unlink(ctx, path);
+		return r == -ENOENT ? 0 : r;
+	}
+	int r = gvtg_io_mkdir_p(ctx, state_dir_rel(), 0700);
+	if (r < 0)
+		return r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "# gvtg-hook: vGPUs removed for a host suspend: <uuid> <parent> <type>\n");
+	for (size_t i = 0; i < n; i++) {
+		/* Names go into a space-separated line: only names that are safe there. */
+		if (gvtg_uuid_normalize(v[i].uuid, (char[GVTG_UUID_STRLEN + 1]){ 0 }) < 0 ||
+		    !gvtg_name_is_valid(v[i].parent) || !gvtg_name_is_valid(v[i].type)) {
+			fclose(f);
+			free(buf);
+			return -EINVAL;
+		}
+		fprintf(f, "%s %s %s\n", v[i].uuid, v[i].parent, v[i].type);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	r = gvtg_io_write_atomic(ctx, path, buf, len, 0600);
+	free(buf);
+	return r;
+}
+
+int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n)
+{
+	_cleanup_free_ char *path = sleep_list_path();
+	_cleanup_free_ char *text = NULL;
+	if (!path)
+		return -ENOMEM;
+	int r = gvtg_io_read_text(ctx, path, SLEEP_LIST_MAX, &text);
+	if (r == -ENOENT) {
+		*ret_v = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r == -EFBIG ? -EBADMSG : r;
+
+	struct gvtg_sleep_entry *v = NULL;
+	size_t n = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#')
+			continue;
+		char *f[3], *fs = NULL;
+		size_t k = 0;
+		for (char *t = strtok_r(line, " ", &fs); t && k < 3; t = strtok_r(NULL, " ", &fs))
+			f[k++] = t;
+		struct gvtg_sleep_entry e = { 0 };
+		if (k != 3 || gvtg_uuid_normalize(f[0], e.uuid) < 0 || !gvtg_name_is_valid(f[1]) ||
+		    !gvtg_name_is_valid(f[2])) {
+			gvtg_sleep_entries_free(v, n);
+			return -EBADMSG;
+		}
+		struct gvtg_sleep_entry *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv || !(e.parent = strdup(f[1])) || !(e.type = strdup(f[2]))) {
+			free(e.parent);
+			gvtg_sleep_entries_free(nv ? nv : v, n);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[n++] = e;
+	}
+	*ret_v = v;
+	*ret_n = n;
+	return 0;
+}

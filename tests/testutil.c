@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hook.h"
+#include "testutil.h"
+
+const char *data_path(const char *name)
+{
+	static char buf[4096];
+	const char *d = getenv("GVTG_TEST_DATA");
+	snprintf(buf, sizeof(buf), "%s/%s", d ? d : "tests/data", name);
+	return buf;
+}
+
+char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 65536 > cap) {
+			cap = cap ? cap * 2 : 65536 * 2;
+			buf = realloc(buf, cap + 1);
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (ret_len)
+		*ret_len = len;
+	return buf;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *read_all_fd(int fd)
+{
+	char *buf = malloc(65537);
+	size_t len = 0, cap = 65536;
+	ssize_t n;
+	while ((n = read(fd, buf + len, cap - len)) > 0 || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		len += (size_t)n;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+		}
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+void hook_exec_argv(const char *root, const char *input, char *const argv[],
+		    struct hook_result *ret)
+{
+	int out[2], err[2];
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		abort();
+	double t0 = now();
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (input && !strcmp(input, "-closed")) {
+			close(STDIN_FILENO);
+		} else {
+			int in = open(input ? input : "/dev/null", O_RDONLY);
+			if (in < 0)
+				_exit(99);
+			dup2(in, STDIN_FILENO);
+		}
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		if (root)
+			setenv("GVTG_ROOT", root, 1);
+		const char *hook = getenv("GVTG_HOOK");
+		execv(hook ? hook : "hook/gvtg-hook", argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	/* Read stderr after stdout: the hook writes little, pipes do not fill. */
+	ret->out = read_all_fd(out[0]);
+	ret->err = read_all_fd(err[0]);
+	close(out[0]);
+	close(err[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ret->seconds = now() - t0;
+	ret->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void hook_exec(const char *root, const char *input, const char *dom, const char *op,
+	       const char *sub, const char *extra, struct hook_result *ret)
+{
+	char *argv[] = { "gvtg-hook", (char *)dom, (char *)op, (char *)sub,
+			 (char *)(extra ? extra : "-"), NULL };
+	hook_exec_argv(root, input, argv, ret);
+}
+
+void hook_call(const char *root, const char *input, const char *dom, const char *op,
+	       const char *sub, struct hook_result *ret)
+{
+	char *argv[] = { "gvtg-hook", (char *)dom, (char *)op, (char *)sub, "-", NULL };
+	int in = open(input ? input : "/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		abort();
+	size_t len = 0;
+	char *buf = NULL;
+	FILE *err = open_memstream(&buf, &len);
+	setenv("GVTG_ROOT", root, 1);
+	double t0 = now();
+	ret->status = gvtg_hook_run(5, argv, in, err);
+	ret->seconds = now() - t0;
+	fclose(err);
+	close(in);
+	ret->err = buf;
+	ret->out = strdup("");
+}
+
+void hook_result_free(struct hook_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+int count_lines(const char *s)
+{
+	int n = 0;
+	for (; s && *s; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
