@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,19 @@ static int drain(void)
 	while ((n = read(STDIN_FILENO, sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
 		;
 	return 0;
+}
+
+/* The core module sits beside the real executable (libvirt runs us through a symlink).
+ * Not dlopen("$ORIGIN/..."): that expands relative to the CALLER of dlopen, which is not
+ * us when a preloaded library (sanitizers, LD_PRELOAD from libvirt) wraps dlopen. */
+static void core_path(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - sizeof("/gvtg-hook-core.so"));
+	char *slash = n > 0 ? memrchr(buf, '/', (size_t)n) : NULL;
+	if (slash)
+		strcpy(slash, "/gvtg-hook-core.so");
+	else
+		snprintf(buf, size, "%s", GVTG_HOOK_DIR "/gvtg-hook-core.so");
 }
 
 static bool is_handled(const char *op, const char *sub)
@@ -67,7 +81,9 @@ int main(int argc, char **argv)
 	}
 
 	bool fatal = !strcmp(argv[2], "prepare");
-	void *core = dlopen("$ORIGIN/gvtg-hook-core.so", RTLD_NOW | RTLD_LOCAL);
+	char path[PATH_MAX];
+	core_path(path, sizeof(path));
+	void *core = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	gvtg_hook_run_fn run = core ? (gvtg_hook_run_fn)dlsym(core, "gvtg_hook_run") : NULL;
 	if (!run) {
 		const char *e = dlerror();

@@ -206,7 +206,7 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 		set_error("the domain XML is larger than %zu MiB", GVTG_XML_MAX >> 20);
 		return -EFBIG;
 	}
-	if (len == 0) {
+	if (!buf || len == 0) {
 		set_error("the domain XML is empty");
 		return -EBADMSG;
 	}

@@ -183,7 +183,7 @@ static void parent_dir(const char *parent, char *out, size_t size)
 
 int fakesys_add_parent(struct fakesys *fs, const char *parent)
 {
-	char dir[512], link[512], target[600];
+	char dir[512], link[1024], target[1024];
 	parent_dir(parent, dir, sizeof(dir));
 	int r = mkdir_p(fs, dir);
 	if (r < 0)

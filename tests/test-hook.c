@@ -302,7 +302,10 @@ START_TEST(blocked_remove_is_bounded)
 	run("display-off.xml", "win10", "release", "end", "-");
 	ck_assert_int_eq(res.status, 0);
 	ck_assert_str_eq(res.out, "");
-	ck_assert_msg(res.seconds >= 0.9 && res.seconds < 2.5, "took %.2f s", res.seconds);
+	/* the bound plus a margin for starting the hook (slow under valgrind) */
+	double margin = getenv("GVTG_UNDER_VALGRIND") ? 8.0 : 1.5;
+	ck_assert_msg(res.seconds >= 0.9 && res.seconds < 1.0 + margin, "took %.2f s",
+		      res.seconds);
 	ck_assert(strstr(res.err, "still blocked after 1000 ms"));
 	ck_assert(strstr(file("run/gvtg-hook/" U1), "remove_pending=yes\n"));
 	/* release the child still waiting on the FIFO */

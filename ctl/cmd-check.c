@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvtgctl check: every prerequisite of a GVT-g host, one line each, PASS, WARN, FAIL
+ * (or INFO where nothing can be judged), with the fix.  Read-only; every path under
+ * --root so that the tests can build a host that lacks one thing at a time.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#ifndef GVTG_HOOKS_DIR
+#define GVTG_HOOKS_DIR "/etc/libvirt/hooks"
+#endif
+#ifndef GVTG_HOOK_PATH
+#define GVTG_HOOK_PATH "/usr/libexec/gvtg-hook/gvtg-hook"
+#endif
+
+#define IGPU "0000:00:02.0"
+#define IGPU_DIR "sys/bus/pci/devices/" IGPU
+
+enum status {
+	ST_PASS,
+	ST_INFO,
+	ST_WARN,
+	ST_FAIL,
+};
+
+static const char *const status_names[] = {
+	[ST_PASS] = "PASS",
+	[ST_INFO] = "INFO",
+	[ST_WARN] = "WARN",
+	[ST_FAIL] = "FAIL",
+};
+
+struct report {
+	struct ctl *c;
+	struct libscols_table *tb;
+	enum status worst;
+	int err;
+};
+
+enum { CC_RESULT, CC_CHECK, CC_FIX };
+
+/* For people the check and its fix are one column ("<what>: <fix>"), so each line reads
+ * "FAIL  <what>: <fix>"; JSON keeps them apart. */
+static const struct ctl_column human_columns[] = {
+	/* No headings are printed, but their width counts: keep them short. */
+	{ "", "result", SCOLS_JSON_STRING, 0, 0 },
+	{ "", "check", SCOLS_JSON_STRING, SCOLS_FL_WRAP, 0 },
+};
+static const struct ctl_column json_columns[] = {
+	[CC_RESULT] = { "RESULT", "result", SCOLS_JSON_STRING, 0, 0 },
+	[CC_CHECK] = { "CHECK", "check", SCOLS_JSON_STRING, 0, 0 },
+	[CC_FIX] = { "FIX", "fix", SCOLS_JSON_STRING, 0, 0 },
+};
+
+static void report(struct report *rp, enum status st, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void report(struct report *rp, enum status st, const char *fix, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (st > rp->worst)
+		rp->worst = st;
+
+	struct libscols_line *ln = scols_table_new_line(rp->tb, NULL);
+	if (!ln) {
+		rp->err = -ENOMEM;
+		return;
+	}
+	ctl_cell(rp->c, ln, CC_RESULT, status_names[st]);
+	if (rp->c->json) {
+		ctl_cell(rp->c, ln, CC_CHECK, what);
+		ctl_cell(rp->c, ln, CC_FIX, fix);
+	} else if (fix) {
+		ctl_cell_fmt(rp->c, ln, CC_CHECK, "%s: %s", what, fix);
+	} else {
+		ctl_cell(rp->c, ln, CC_CHECK, what);
+	}
+}
+
+/* ---- the iGPU and its generation ------------------------------------------------ */
+
+enum support {
+	GEN_GVT,        /* GVT-g works */
+	GEN_OLD,        /* before Broadwell */
+	GEN_ATOM,       /* an Atom's iGPU of a GVT-g era: never supported */
+	GEN_GEN11,      /* Ice Lake era: GVT-d only */
+	GEN_SRIOV,      /* Gen12 and later: SR-IOV instead */
+};
+
+/* Device IDs of Intel iGPUs by family, as the i915 driver's PCI ID tables group them.
+ * First match wins: the Atom IDs come before the ranges they sit in. */
+static const struct igpu_family {
+	uint16_t first, last;
+	const char *name;
+	enum support support;
+} families[] = {
+	{ 0x5a84, 0x5a85, "Apollo Lake", GEN_ATOM },
+	{ 0x3184, 0x3185, "Gemini Lake", GEN_ATOM },
+	{ 0x22b0, 0x22b3, "Cherry View/Braswell", GEN_ATOM },
+	{ 0x0f30, 0x0f33, "Bay Trail", GEN_OLD },
+	{ 0x0100, 0x01ff, "Sandy Bridge/Ivy Bridge", GEN_OLD },
+	{ 0x0400, 0x04ff, "Haswell", GEN_OLD },
+	{ 0x0a00, 0x0aff, "Haswell", GEN_OLD },
+	{ 0x0c00, 0x0cff, "Haswell", GEN_OLD },
+	{ 0x0d00, 0x0dff, "Haswell", GEN_OLD },
+	{ 0x1600, 0x16ff, "Broadwell", GEN_GVT },
+	{ 0x1900, 0x19ff, "Skylake", GEN_GVT },
+	{ 0x5900, 0x59ff, "Kaby Lake", GEN_GVT },
+	{ 0x3e00, 0x3eff, "Coffee Lake/Whiskey Lake", GEN_GVT },
+	{ 0x9b00, 0x9bff, "Comet Lake", GEN_GVT },
+	{ 0x87c0, 0x87cf, "Amber Lake/Comet Lake", GEN_GVT },
+	{ 0x5a00, 0x5aff, "Cannon Lake", GEN_GEN11 },
+	{ 0x8a00, 0x8aff, "Ice Lake", GEN_GEN11 },
+	{ 0x4500, 0x45ff, "Elkhart Lake", GEN_GEN11 },
+	{ 0x4e00, 0x4eff, "Jasper Lake", GEN_GEN11 },
+	{ 0x9a00, 0x9aff, "Tiger Lake", GEN_SRIOV },
+	{ 0x4c80, 0x4c9f, "Rocket Lake", GEN_SRIOV },
+	{ 0x4600, 0x46ff, "Alder Lake", GEN_SRIOV },
+	{ 0xa700, 0xa7ff, "Raptor Lake", GEN_SRIOV },
+	{ 0x7d00, 0x7dff, "Meteor Lake/Arrow Lake", GEN_SRIOV },
+	{ 0x6400, 0x64ff, "Lunar Lake", GEN_SRIOV },
+	{ 0xb000, 0xb0ff, "Panther Lake", GEN_SRIOV },
+};
+
+static const struct igpu_family *igpu_family(unsigned id)
+{
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if (id >= families[i].first && id <= families[i].last)
+			return &families[i];
+	return NULL;
+}
+
+static bool read_hex(struct ctl *c, const char *path, unsigned long *ret)
+{
+	char *s;
+	if (ctl_read_file(c, path, &s) < 0)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 16);
+	bool ok = errno == 0 && end != s && *end == '\0';
+	free(s);
+	if (ok)
+		*ret = v;
+	return ok;
+}
+
+static void check_igpu(struct report *rp)
+{
+	struct ctl *c = rp->c;
+	unsigned long vendor, class, device;
+	if (!read_hex(c, IGPU_DIR "/vendor", &vendor) || !read_hex(c, IGPU_DIR "/class", &class) ||
+	    vendor != 0x8086 || (class >> 8) != 0x0300) {
+		report(rp, ST_FAIL,
+		       "GVT-g needs the integrated GPU of an Intel Core CPU from Broadwell to "
+		       "Comet Lake (5th to 10th generation)",
+		       "no Intel integrated GPU at " IGPU);
+		return;
+	}
+	if (!read_hex(c, IGPU_DIR "/device", &device)) {
+		report(rp, ST_WARN, "check that sysfs is mounted and readable",
+		       "Intel iGPU at " IGPU " with an unreadable device ID");
+		return;
+	}
+	const struct igpu_family *f = igpu_family((unsigned)device);
+	if (!f) {
+		report(rp, ST_WARN,
+		       "cannot tell whether GVT-g supports it: GVT-g covers Broadwell to Comet "
+		       "Lake only",
+		       "Intel iGPU at " IGPU " has the unknown device ID 0x%04lx", device);
+		return;
+	}
+	switch (f->support) {
+	case GEN_GVT:
+		report(rp, ST_PASS, NULL, "Intel iGPU at " IGPU " (0x%04lx, %s) supports GVT-g",
+		       device, f->name);
+		break;
+	case GEN_OLD:
+		report(rp, ST_FAIL, "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
+		       "Intel iGPU at " IGPU " (0x%04lx, %s) is older than GVT-g", device,
+		       f->name);
+		break;
+	case GEN_ATOM:
+		report(rp, ST_FAIL,
+		       "GVT-g is not supported on Atom/Pentium Silver/Celeron iGPUs; it needs a "
+		       "Core CPU from Broadwell to Comet Lake",
+		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
+		break;
+	case GEN_GEN11:
+		report(rp, ST_FAIL,
+		       "GVT-g is not supported on this generation; only GVT-d (passing the "
+		       "whole GPU to one VM) works",
+		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
+		break;
+	case GEN_SRIOV:
+		report(rp, ST_FAIL, "GVT-g is not supported on this generation; use SR-IOV",
+		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
+		break;
+	}
+}
+
+/* ---- kernel options and modules --------------------------------------------------- */
+
+static void check_enable_gvt(struct report *rp)
+{
+	char *v;
+	const char *fix = "add i915.enable_gvt=1 to the kernel command line and reboot";
+	int r = ctl_read_file(rp->c, "sys/module/i915/parameters/enable_gvt", &v);
+	if (r < 0) {
+		report(rp, ST_FAIL, fix,
+		       "i915 has no enable_gvt parameter (i915 not loaded, or built without "
+		       "GVT-g)");
+		return;
+	}
+	if (!strcmp(v, "Y") || !strcmp(v, "1"))
+		report(rp, ST_PASS, NULL, "GVT-g enabled in i915 (i915.enable_gvt=1)");
+	else
+		report(rp, ST_FAIL, fix, "GVT-g not enabled in i915 (enable_gvt is %s)", v);
+	free(v);
+}
+
+static void check_enable_guc(struct report *rp)
+{
+	char *v;
+	if (ctl_read_file(rp->c, "sys/module/i915/parameters/enable_guc", &v) < 0) {
+		report(rp, ST_INFO, NULL, "i915.enable_guc not readable (i915 not loaded)");
+		return;
+	}
+	long n = strtol(v, NULL, 10);
+	if (n <= 0)
+		report(rp, ST_PASS, NULL, "GuC firmware loading off (i915.enable_guc=%ld)", n);
+	else
+		report(rp, ST_WARN,
+		       "add i915.enable_guc=0 to the kernel command line: GVT-g does not work "
+		       "with GuC submission",
+		       "GuC firmware loading on (i915.enable_guc=%ld)", n);
+	free(v);
+}
+
+static void check_module(struct report *rp, const char *name, const char *alt,
+			 const char *fix)
+{
+	char p[128], q[128];
+	snprintf(p, sizeof(p), "sys/module/%s", name);
+	snprintf(q, sizeof(q), "sys/module/%s", alt ? alt : name);
+	if (ctl_exists(rp->c, p))
+		report(rp, ST_PASS, NULL, "module %s loaded", name);
+	else if (alt && ctl_exists(rp->c, q))
+		report(rp, ST_PASS, NULL, "module %s loaded", alt);
+	else if (alt)
+		report(rp, ST_FAIL, fix, "module %s (or %s) not loaded", name, alt);
+	else
+		report(rp, ST_FAIL, fix, "module %s not loaded", name);
+}
+
+static bool dir_has_entries(struct ctl *c, const char *path)
+{
+	int fd = openat(gvtg_ctx_get_root_fd(c->ctx), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	bool any = false;
+	struct dirent *de;
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+static bool cmdline_has(struct ctl *c, const char *opt)
+{
+	char *line;
+	if (ctl_read_file(c, "proc/cmdline", &line) < 0)
+		return false;
+	bool found = false;
+	size_t len = strlen(opt);
+	for (char *tok = strtok(line, " \t\n"); tok && !found; tok = strtok(NULL, " \t\n"))
+		/* intel_iommu=on,sm_on counts too */
+		found = !strncmp(tok, opt, len) && (tok[len] == '\0' || tok[len] == ',');
+	free(line);
+	return found;
+}
+
+static void check_iommu(struct report *rp)
+{
+	if (dir_has_entries(rp->c, "sys/class/iommu"))
+		report(rp, ST_PASS, NULL, "IOMMU enabled (/sys/class/iommu)");
+	else if (cmdline_has(rp->c, "intel_iommu=on"))
+		report(rp, ST_PASS, NULL, "IOMMU enabled (intel_iommu=on)");
+	else
+		report(rp, ST_FAIL, "add intel_iommu=on to the kernel command line and reboot",
+		       "IOMMU not enabled");
+}
+
+static void check_vfio_node(struct report *rp)
+{
+	if (ctl_exists(rp->c, "dev/vfio/vfio"))
+		report(rp, ST_PASS, NULL, "/dev/vfio/vfio present");
+	else
+		report(rp, ST_FAIL, "modprobe vfio; the device node comes with it",
+		       "/dev/vfio/vfio missing");
+}
+
+/* ---- vGPU types ---------------------------------------------------------------------- */
+
+static void check_types(struct report *rp)
+{
+	struct gvtg_type *types;
+	size_t n = 0;
+	int r = gvtg_types_list(rp->c->ctx, IGPU, &types, &n);
+	if (r < 0 || n == 0) {
+		if (r >= 0)
+			gvtg_types_free(types, n);
+		report(rp, ST_FAIL,
+		       "enable GVT-g (i915.enable_gvt=1, module kvmgt); if it is on, the "
+		       "graphics aperture is too small: raise it in the firmware setup",
+		       IGPU " offers no vGPU types");
+		return;
+	}
+	/* The aperture (low_gm) is what limits the types: a small one in the firmware
+	 * leaves only the smallest. */
+	const struct gvtg_type *largest = NULL;
+	unsigned largest_mb = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct gvtg_gvt_info info;
+		if (!types[i].description || gvtg_gvt_info_parse(types[i].description, &info) < 0)
+			continue;
+		if (!largest || info.low_gm_mb > largest_mb) {
+			largest = &types[i];
+			largest_mb = info.low_gm_mb;
+		}
+	}
+	if (largest && largest_mb < 256)
+		report(rp, ST_WARN,
+		       "the graphics aperture set in the firmware is small; raise it (512 MB "
+		       "or more) in the firmware setup for larger types",
+		       IGPU " offers only small vGPU types (largest %s, %u MB aperture)",
+		       largest->id, largest_mb);
+	else
+		report(rp, ST_PASS, NULL, IGPU " offers %zu vGPU type%s", n, n == 1 ? "" : "s");
+	gvtg_types_free(types, n);
+}
+
+/* ---- the hook ---------------------------------------------------------------------- */
+
+/* Follow symlinks under the root (absolute targets are taken as under the root, as
+ * libvirt would see them on the host).  ret_path: the final path, relative. */
+static int resolve_under_root(struct ctl *c, const char *path, char **ret_path,
+			      struct stat *ret_st)
+{
+	int rootfd = gvtg_ctx_get_root_fd(c->ctx);
+	char cur[PATH_MAX];
+	snprintf(cur, sizeof(cur), "%s", path[0] == '/' ? path + 1 : path);
+	for (int hops = 0; hops < 16; hops++) {
+		struct stat st;
+		if (fstatat(rootfd, cur, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (!S_ISLNK(st.st_mode)) {
+			*ret_path = strdup(cur);
+			*ret_st = st;
+			return *ret_path ? 0 : -ENOMEM;
+		}
+		char target[PATH_MAX];
+		ssize_t k = readlinkat(rootfd, cur, target, sizeof(target) - 1);
+		if (k < 0)
+			return -errno;
+		target[k] = '\0';
+		char next[2 * PATH_MAX + 2];
+		if (target[0] == '/') {
+			snprintf(next, sizeof(next), "%s", target + 1);
+		} else {
+			char *slash = strrchr(cur, '/');
+			if (slash)
+				*slash = '\0';
+			snprintf(next, sizeof(next), "%s/%s", slash ? cur : ".", target);
+		}
+		if (strlen(next) >= sizeof(cur))
+			return -ENAMETOOLONG;
+		memcpy(cur, next, sizeof(cur));
+	}
+	return -ELOOP;
+}
+
+struct hook_state {
+	bool found;
+	char link[PATH_MAX];    /* where libvirt looks, absolute */
+	struct stat link_st;    /* lstat of that */
+};
+
+static void check_hook(struct report *rp, struct hook_state *hs)
+{
+	struct ctl *c = rp->c;
+	int rootfd = gvtg_ctx_get_root_fd(c->ctx);
+	const char *candidates[] = { GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook", GVTG_HOOKS_DIR "/qemu" };
+	const char *fix_install = "install gvtg-hook (meson install), or ln -s " GVTG_HOOK_PATH
+				  " " GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook";
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *where = candidates[i];
+		struct stat lst;
+		if (fstatat(rootfd, where + 1, &lst, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		char *final = NULL;
+		struct stat st = { 0 };
+		int r = resolve_under_root(c, where, &final, &st);
+		/* hooks/qemu may be someone else's script: it counts only when it is ours. */
+		bool ours = i == 0 || (r >= 0 && !strcmp(final, &GVTG_HOOK_PATH[1]));
+		if (!ours) {
+			free(final);
+			continue;
+		}
+		hs->found = true;
+		snprintf(hs->link, sizeof(hs->link), "%s", where);
+		hs->link_st = lst;
+		if (r < 0) {
+			report(rp, ST_FAIL, "reinstall gvtg-hook",
+			       "hook %s points to a missing file (%s)", where, strerror(-r));
+		} else if (!S_ISREG(st.st_mode)) {
+			report(rp, ST_FAIL, "reinstall gvtg-hook", "hook %s is not a regular file",
+			       where);
+		} else if (!(st.st_mode & S_IXUSR)) {
+			char fix[PATH_MAX + 32];
+			snprintf(fix, sizeof(fix), "chmod 755 /%s", final);
+			report(rp, ST_FAIL, fix,
+			       "hook %s is not executable: libvirt skips it", where);
+		} else {
+			report(rp, ST_PASS, NULL, "hook installed: %s", where);
+		}
+		free(final);
+		return;
+	}
+	report(rp, ST_FAIL, fix_install, "hook not installed where libvirt looks (%s)",
+	       candidates[0]);
+}
+
+/* Start time of a process in seconds since the epoch: /proc/<pid>/stat's starttime
+ * (clock ticks after boot) plus /proc/stat's btime. */
+static int process_start(struct ctl *c, long pid, double *ret_start)
+{
+	char path[64], *stat = NULL, *sys = NULL;
+	snprintf(path, sizeof(path), "proc/%ld/stat", pid);
+	int r = ctl_read_file(c, path, &stat);
+	if (r < 0)
+		return r;
+	/* The command name may hold spaces and parentheses: fields follow the last ')'. */
+	char *p = strrchr(stat, ')');
+	unsigned long long ticks = 0;
+	bool ok = false;
+	if (p) {
+		p++;
+		/* field 3 (state) is the first after ')'; starttime is field 22 */
+		char *save = NULL;
+		int field = 3;
+		for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save),
+			  field++)
+			if (field == 22) {
+				ticks = strtoull(tok, NULL, 10);
+				ok = true;
+				break;
+			}
+	}
+	free(stat);
+	if (!ok)
+		return -EBADMSG;
+	r = ctl_read_file(c, "proc/stat", &sys);
+	if (r < 0)
+		return r;
+	char *b = strstr(sys, "\nbtime ");
+	long long btime = b ? strtoll(b + 7, NULL, 10) : -1;
+	free(sys);
+	if (btime < 0)
+		return -EBADMSG;
+	long hz = sysconf(_SC_CLK_TCK);
+	*ret_start = (double)btime + (double)ticks / (double)(hz > 0 ? hz : 100);
+	return 0;
+}
+
+static void check_daemon(struct report *rp, const struct hook_state *hs)
+{
+	struct ctl *c = rp->c;
+	static const char *const daemons[] = { "libvirtd", "virtqemud" };
+	for (size_t i = 0; i < 2; i++) {
+		char path[64], *s;
+		snprintf(path, sizeof(path), "run/%s.pid", daemons[i]);
+		if (ctl_read_file(c, path, &s) < 0)
+			continue;
+		long pid = strtol(s, NULL, 10);
+		free(s);
+		double start;
+		if (pid <= 0 || process_start(c, pid, &start) < 0)
+			continue; /* a stale pid file */
+		if (!hs->found) {
+			report(rp, ST_INFO, NULL,
+			       "%s (pid %ld) running; install the hook, then restart it", daemons[i],
+			       pid);
+			return;
+		}
+		double mtime = (double)hs->link_st.st_mtim.tv_sec +
+			       (double)hs->link_st.st_mtim.tv_nsec / 1e9;
+		if (mtime > start) {
+			char fix[128];
+			snprintf(fix, sizeof(fix),
+				 "restart %s: it looks for hooks only when it starts", daemons[i]);
+			report(rp, ST_WARN, fix, "%s (pid %ld) started before the hook was installed",
+			       daemons[i], pid);
+		} else {
+			report(rp, ST_PASS, NULL, "%s (pid %ld) started after the hook was installed",
+			       daemons[i], pid);
+		}
+		return;
+	}
+	report(rp, ST_INFO, NULL, "no libvirt daemon running: it finds the hook when it starts");
+}
+
+static void check_config(struct report *rp)
+{
+	struct ctl *c = rp->c;
+	struct gvtg_config *cfg = NULL;
+	int r = gvtg_config_load(c->ctx, c->config, &cfg);
+	const char *path = cfg && cfg->path ? cfg->path : ctl_config_path(c);
+	char fix[64] = "fix the file (see gvtg-hook.conf(5))";
+	if (r == -EBADMSG && cfg)
+		report(rp, ST_FAIL, fix, "configuration %s, line %d: %s", path, cfg->error_line,
+		       cfg->error);
+	else if (r < 0)
+		report(rp, ST_FAIL, "check the file's permissions", "configuration %s: %s",
+		       c->config ? c->config : gvtg_config_default_path(), strerror(-r));
+	else if (ctl_exists(c, path))
+		report(rp, ST_PASS, NULL, "configuration %s valid", path);
+	else
+		report(rp, ST_PASS, NULL, "configuration %s absent: built-in defaults", path);
+	gvtg_config_free(cfg);
+}
+
+int cmd_check(struct ctl *c, int argc, char **argv)
+{
+	static const struct option options[] = {
+		CTL_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == OPT_JSON) {
+			c->json = true;
+			continue;
+		}
+		int r = ctl_common_option(c, opt, optarg);
+		if (r == CTL_CONTINUE)
+			continue;
+		return r == -1 ? ctl_bad_option(argv) : r;
+	}
+	if (optind < argc)
+		return ctl_usage_error("check takes no arguments, not '%s'", argv[optind]);
+	if (ctl_open(c) < 0)
+		return CTL_EXIT_FAILURE;
+
+	struct report rp = { .c = c };
+	if (c->json)
+		rp.tb = ctl_table_new(c, "checks", json_columns, 3);
+	else
+		rp.tb = ctl_table_new(c, "checks", human_columns, 2);
+	if (!rp.tb) {
+		ctl_error("checking the host: %s", strerror(ENOMEM));
+		return CTL_EXIT_FAILURE;
+	}
+	if (!c->json) {
+		scols_table_enable_noheadings(rp.tb, 1);
+		scols_table_set_column_separator(rp.tb, "  ");
+	}
+
+	struct hook_state hs = { 0 };
+	check_igpu(&rp);
+	check_enable_gvt(&rp);
+	check_enable_guc(&rp);
+	check_module(&rp, "kvmgt", NULL,
+		     "modprobe kvmgt, and add it to /etc/modules-load.d/ to load it at boot");
+	check_module(&rp, "vfio", NULL, "modprobe vfio vfio_iommu_type1");
+	check_module(&rp, "mdev", "vfio_mdev", "modprobe mdev (vfio_mdev before Linux 5.16)");
+	check_iommu(&rp);
+	check_vfio_node(&rp);
+	check_types(&rp);
+	check_hook(&rp, &hs);
+	check_daemon(&rp, &hs);
+	check_config(&rp);
+
+	if (rp.err < 0) {
+		scols_unref_table(rp.tb);
+		ctl_error("checking the host: %s", strerror(-rp.err));
+		return CTL_EXIT_FAILURE;
+	}
+	if (ctl_tables_print(c, &rp.tb, 1) < 0)
+		return CTL_EXIT_FAILURE;
+	return rp.worst == ST_FAIL ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvtgctl list, gvtgctl types: what the host offers (parents and their types, GVT-g's
+ * description decoded) and which vGPUs exist and who holds them (the ownership records
+ * the hook keeps).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+enum {
+	TC_PARENT,
+	TC_TYPE,
+	TC_NAME,
+	TC_AVAIL,
+	TC_RESOLUTION,
+	TC_APERTURE,
+	TC_HIDDEN,
+	TC_FENCE,
+	TC_WEIGHT,
+	TC_API,
+};
+
+static const struct ctl_column type_columns[] = {
+	[TC_PARENT] = { "PARENT", "parent", SCOLS_JSON_STRING, 0, 0 },
+	[TC_TYPE] = { "TYPE", "type", SCOLS_JSON_STRING, 0, 0 },
+	[TC_NAME] = { "NAME", "name", SCOLS_JSON_STRING, 0, 0 },
+	[TC_AVAIL] = { "AVAIL", "available", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT, 0 },
+	[TC_RESOLUTION] = { "RESOLUTION", "resolution", SCOLS_JSON_STRING, 0, 0 },
+	[TC_APERTURE] = { "APERTURE", "aperture_mb", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT, 0 },
+	[TC_HIDDEN] = { "HIDDEN", "hidden_mb", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT, 0 },
+	[TC_FENCE] = { "FENCE", "fence", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT, 0 },
+	[TC_WEIGHT] = { "WEIGHT", "weight", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT, 0 },
+	[TC_API] = { "API", "device_api", SCOLS_JSON_STRING, 0, 0 },
+};
+
+enum {
+	VC_UUID,
+	VC_PARENT,
+	VC_TYPE,
+	VC_OWNER,
+	VC_ORIGIN,
+	VC_DOMAIN_UUID,
+};
+
+static const struct ctl_column vgpu_columns[] = {
+	[VC_UUID] = { "UUID", "uuid", SCOLS_JSON_STRING, 0, 0 },
+	[VC_PARENT] = { "PARENT", "parent", SCOLS_JSON_STRING, 0, 0 },
+	[VC_TYPE] = { "TYPE", "type", SCOLS_JSON_STRING, 0, 0 },
+	[VC_OWNER] = { "OWNER", "owner", SCOLS_JSON_STRING, 0, 0 },
+	[VC_ORIGIN] = { "ORIGIN", "origin", SCOLS_JSON_STRING, 0, 0 },
+	[VC_DOMAIN_UUID] = { "DOMAIN-UUID", "domain_uuid", SCOLS_JSON_STRING, SCOLS_FL_HIDDEN,
+			     0 },
+};
+
+/* Megabytes for JSON, "128M" for people. */
+static int cell_mb(struct ctl *c, struct libscols_line *ln, size_t col, unsigned mb)
+{
+	return ctl_cell_fmt(c, ln, col, c->json ? "%u" : "%uM", mb);
+}
+
+static int add_type_row(struct ctl *c, struct libscols_table *tb, const char *parent,
+			const struct gvtg_type *t)
+{
+	struct libscols_line *ln = scols_table_new_line(tb, NULL);
+	if (!ln)
+		return -ENOMEM;
+	ctl_cell(c, ln, TC_PARENT, parent);
+	if (!t)
+		return 0; /* a parent that offers no type: say so with an empty row */
+	ctl_cell(c, ln, TC_TYPE, t->id);
+	ctl_cell(c, ln, TC_NAME, t->name);
+	if (t->available >= 0)
+		ctl_cell_fmt(c, ln, TC_AVAIL, "%d", t->available);
+	else
+		ctl_cell(c, ln, TC_AVAIL, NULL);
+	ctl_cell(c, ln, TC_API, t->device_api);
+
+	struct gvtg_gvt_info info;
+	bool gvt = t->description && gvtg_gvt_info_parse(t->description, &info) == 0;
+	ctl_cell(c, ln, TC_RESOLUTION, gvt && info.resolution[0] ? info.resolution : NULL);
+	if (gvt) {
+		cell_mb(c, ln, TC_APERTURE, info.low_gm_mb);
+		cell_mb(c, ln, TC_HIDDEN, info.high_gm_mb);
+		ctl_cell_fmt(c, ln, TC_FENCE, "%u", info.fence);
+		ctl_cell_fmt(c, ln, TC_WEIGHT, "%u", info.weight);
+	} else {
+		for (size_t col = TC_APERTURE; col <= TC_WEIGHT; col++)
+			ctl_cell(c, ln, col, NULL);
+	}
+	return 0;
+}
+
+/* The types table for one parent, or for all when parent is NULL. */
+static int types_table(struct ctl *c, const char *only_parent, struct libscols_table **ret_tb)
+{
+	char **parents = NULL;
+	size_t n_parents = 0;
+	int r;
+
+	if (only_parent) {
+		parents = calloc(1, sizeof(*parents));
+		if (!parents || !(parents[0] = strdup(only_parent))) {
+			free(parents);
+			return -ENOMEM;
+		}
+		n_parents = 1;
+	} else {
+		r = gvtg_parents_list(c->ctx, &parents, &n_parents);
+		if (r < 0) {
+			ctl_error("listing mdev parents, /sys/class/mdev_bus: %s. Check that "
+				  "sysfs is mounted",
+				  strerror(-r));
+			return r;
+		}
+	}
+
+	struct libscols_table *tb =
+		ctl_table_new(c, "types", type_columns, sizeof(type_columns) / sizeof(type_columns[0]));
+	if (!tb) {
+		gvtg_strv_free(parents, n_parents);
+		return -ENOMEM;
+	}
+	r = 0;
+	for (size_t i = 0; i < n_parents && r >= 0; i++) {
+		struct gvtg_type *types;
+		size_t n;
+		r = gvtg_types_list(c->ctx, parents[i], &types, &n);
+		if (r == -ENOENT) {
+			/* Registered, but mdev_supported_types is gone (unbinding). */
+			r = add_type_row(c, tb, parents[i], NULL);
+			continue;
+		}
+		if (r < 0) {
+			ctl_error("listing the types of %s, /sys/class/mdev_bus/%s: %s", parents[i],
+				  parents[i], strerror(-r));
+			break;
+		}
+		if (n == 0)
+			r = add_type_row(c, tb, parents[i], NULL);
+		for (size_t k = 0; k < n && r >= 0; k++)
+			r = add_type_row(c, tb, parents[i], &types[k]);
+		gvtg_types_free(types, n);
+	}
+	gvtg_strv_free(parents, n_parents);
+	if (r < 0) {
+		scols_unref_table(tb);
+		return r;
+	}
+	*ret_tb = tb;
+	return 0;
+}
+
+static const struct gvtg_record *find_record(const struct gvtg_record *recs, size_t n,
+					     const char *uuid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(recs[i].uuid, uuid))
+			return &recs[i];
+	return NULL;
+}
+
+static int vgpus_table(struct ctl *c, struct libscols_table **ret_tb)
+{
+	struct gvtg_device *devs;
+	size_t n_devs;
+	int r = gvtg_devices_list(c->ctx, &devs, &n_devs);
+	if (r < 0) {
+		ctl_error("listing vGPUs, /sys/bus/mdev/devices: %s. Check that sysfs is "
+			  "mounted",
+			  strerror(-r));
+		return r;
+	}
+	struct gvtg_record *recs = NULL;
+	size_t n_recs = 0;
+	r = gvtg_records_list(c->ctx, &recs, &n_recs);
+	if (r < 0) {
+		/* The devices are still worth showing; only the owners are unknown. */
+		ctl_error("reading the ownership records, /%s: %s. Owners are shown as unknown",
+			  gvtg_state_dir(), strerror(-r));
+		recs = NULL;
+		n_recs = 0;
+	}
+
+	struct libscols_table *tb =
+		ctl_table_new(c, "vgpus", vgpu_columns, sizeof(vgpu_columns) / sizeof(vgpu_columns[0]));
+	r = tb ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n_devs && r >= 0; i++) {
+		const struct gvtg_device *d = &devs[i];
+		const struct gvtg_record *rec = find_record(recs, n_recs, d->uuid);
+		struct libscols_line *ln = scols_table_new_line(tb, NULL);
+		if (!ln) {
+			r = -ENOMEM;
+			break;
+		}
+		ctl_cell(c, ln, VC_UUID, d->uuid);
+		ctl_cell(c, ln, VC_PARENT, d->parent);
+		ctl_cell(c, ln, VC_TYPE, d->type);
+		const char *owner = "none";
+		if (rec && gvtg_record_in_use(rec))
+			owner = rec->domain_name && rec->domain_name[0] ? rec->domain_name
+									: rec->domain_uuid;
+		else if (rec)
+			owner = gvtg_origin_to_string(rec->origin);
+		ctl_cell(c, ln, VC_OWNER, owner);
+		ctl_cell(c, ln, VC_ORIGIN, rec ? gvtg_origin_to_string(rec->origin) : NULL);
+		ctl_cell(c, ln, VC_DOMAIN_UUID,
+			 rec && gvtg_record_in_use(rec) ? rec->domain_uuid : NULL);
+	}
+	gvtg_records_free(recs, n_recs);
+	gvtg_devices_free(devs, n_devs);
+	if (r < 0) {
+		scols_unref_table(tb);
+		return r;
+	}
+	*ret_tb = tb;
+	return 0;
+}
+
+static int parse_json_only(struct ctl *c, int argc, char **argv, const char *synopsis,
+			   int *ret_optind)
+{
+	static const struct option options[] = {
+		CTL_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == OPT_JSON) {
+			c->json = true;
+			continue;
+		}
+		int r = ctl_common_option(c, opt, optarg);
+		if (r == CTL_CONTINUE)
+			continue;
+		if (r == -1)
+			return ctl_bad_option(argv);
+		if (opt == OPT_HELP)
+			printf("\n%s\n", synopsis);
+		return r;
+	}
+	*ret_optind = optind;
+	return CTL_CONTINUE;
+}
+
+int cmd_list(struct ctl *c, int argc, char **argv)
+{
+	int first;
+	int r = parse_json_only(c, argc, argv, "gvtgctl list [--json]", &first);
+	if (r != CTL_CONTINUE)
+		return r;
+	if (first < argc)
+		return ctl_usage_error("list takes no arguments, not '%s'", argv[first]);
+	if (ctl_open(c) < 0)
+		return CTL_EXIT_FAILURE;
+
+	struct libscols_table *tables[2];
+	if (types_table(c, NULL, &tables[0]) < 0)
+		return CTL_EXIT_FAILURE;
+	if (vgpus_table(c, &tables[1]) < 0) {
+		scols_unref_table(tables[0]);
+		return CTL_EXIT_FAILURE;
+	}
+	return ctl_tables_print(c, tables, 2) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+}
+
+int cmd_types(struct ctl *c, int argc, char **argv)
+{
+	int first;
+	int r = parse_json_only(c, argc, argv, "gvtgctl types [PARENT] [--json]", &first);
+	if (r != CTL_CONTINUE)
+		return r;
+	if (argc - first > 1)
+		return ctl_usage_error("types takes at most one PARENT, not '%s'", argv[first + 1]);
+	const char *parent = first < argc ? argv[first] : NULL;
+	if (ctl_open(c) < 0)
+		return CTL_EXIT_FAILURE;
+
+	if (parent) {
+		r = gvtg_parent_check(c->ctx, parent);
+		if (r < 0) {
+			char list[512];
+			ctl_describe_parents(c, list, sizeof(list));
+			if (r == -EINVAL)
+				ctl_error("listing types, %s: not a valid parent name. Registered "
+					  "parents: %s",
+					  parent, list);
+			else
+				ctl_error("listing types, %s: %s. Registered parents: %s", parent,
+					  r == -ENOENT ? "no such mdev parent" : strerror(-r), list);
+			return CTL_EXIT_FAILURE;
+		}
+	}
+	struct libscols_table *tb;
+	if (types_table(c, parent, &tb) < 0)
+		return CTL_EXIT_FAILURE;
+	return ctl_tables_print(c, &tb, 1) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvtgctl's internals: the state every command shares, the commands, and the helpers
+ * for messages, tables and files under the root.  Each command lives in its own file
+ * (cmd-*.c); main.c only parses the global options and dispatches.
+ */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <libsmartcols.h>
+
+#include "gvtg.h"
+
+/* Exit codes, documented in gvtgctl(8). */
+enum {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAILURE = 1,
+	CTL_EXIT_USAGE = 2,
+};
+
+struct ctl {
+	const char *root;       /* --root, NULL: "/" */
+	char *config;           /* --config made absolute, NULL: built-in path */
+	bool json;              /* --json */
+	int verbose;            /* --verbose: the library's own log lines on stderr */
+	struct gvtg_ctx *ctx;
+	struct gvtg_config *cfg;
+};
+
+/* Long options every command accepts, so they may come before or after it. */
+enum {
+	OPT_ROOT = 0x100,
+	OPT_CONFIG,
+	OPT_JSON,
+	OPT_VERBOSE,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_FIRST_COMMAND_OPTION, /* commands number their own options from here */
+};
+#define CTL_COMMON_OPTIONS                                                                 \
+	{ "root", required_argument, NULL, OPT_ROOT },                                      \
+		{ "config", required_argument, NULL, OPT_CONFIG },                          \
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },                              \
+		{ "help", no_argument, NULL, OPT_HELP },                                    \
+		{ "version", no_argument, NULL, OPT_VERSION }
+
+/* Handles a common option; returns -1 when opt is not one, else an exit code to return
+ * now (help, version, error) or CTL_CONTINUE. */
+#define CTL_CONTINUE (-2)
+int ctl_common_option(struct ctl *c, int opt, const char *arg);
+
+/* For getopt's '?': names the option in a usage error; returns CTL_EXIT_USAGE. */
+int ctl_bad_option(char **argv);
+
+typedef int (*ctl_command_fn)(struct ctl *c, int argc, char **argv);
+
+int cmd_list(struct ctl *c, int argc, char **argv);
+int cmd_types(struct ctl *c, int argc, char **argv);
+int cmd_create(struct ctl *c, int argc, char **argv);
+int cmd_remove(struct ctl *c, int argc, char **argv);
+int cmd_check(struct ctl *c, int argc, char **argv);
+int cmd_xml(struct ctl *c, int argc, char **argv);
+int cmd_boot(struct ctl *c, int argc, char **argv);
+int cmd_sleep(struct ctl *c, int argc, char **argv);
+
+void ctl_usage(FILE *f);
+
+/* ---- messages (common.c) ---------------------------------------------------------- */
+
+/* One line on stderr: "gvtgctl: <what failed>, <which>: <cause>. <what to do>". */
+void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: the message, a hint to --help; returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- setup (common.c) ------------------------------------------------------------- */
+
+/* Open the library context on the root. */
+int ctl_open(struct ctl *c);
+/* Open the context and read the configuration; on a bad file say so and fail. */
+int ctl_open_config(struct ctl *c);
+/* The configuration file's path, for messages. */
+const char *ctl_config_path(const struct ctl *c);
+/* Take the lock shared with the hook, explaining a failure; returns the fd or < 0. */
+int ctl_lock(struct ctl *c, const char *what);
+void ctl_free(struct ctl *c);
+/* "0000:00:02.0, mtty" or "none": registered parents, for messages. */
+void ctl_describe_parents(struct ctl *c, char *out, size_t size);
+/* "i915-GVTg_V5_4 (2 left), ...": the types of a parent, for messages. */
+void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t size);
+/* Where a placement choice came from, in gvtgctl's words. */
+const char *ctl_source_string(enum gvtg_source s);
+/* Resolve a vGPU's parent and type like the hook does, the command line (--parent,
+ * --type) first, then the configuration, then automatic.  Explains failures. */
+int ctl_resolve(struct ctl *c, const char *what, const char *uuid, const char *parent,
+		const char *type, struct gvtg_placement *ret_placement);
+/* Check that the type exists and has room, create the vGPU, write its record with the
+ * origin.  Explains failures; the vGPU is removed again when the record cannot be
+ * written.  Call with the lock held. */
+int ctl_create_vgpu(struct ctl *c, const char *what, const char *uuid, const char *parent,
+		    const char *type, enum gvtg_origin origin);
+/* Remove a vGPU (bounded by the configured timeout) and its record.  Explains
+ * failures.  Call with the lock held. */
+int ctl_remove_vgpu(struct ctl *c, const char *what, const char *uuid, bool had_record);
+
+/* ---- tables (common.c) ------------------------------------------------------------ */
+
+struct ctl_column {
+	const char *human;      /* header for people */
+	const char *json;       /* key in JSON */
+	int json_type;          /* SCOLS_JSON_* */
+	int flags;              /* SCOLS_FL_* */
+	double width;           /* width hint, 0 for none */
+};
+
+/* A table in the output mode of c, named for JSON, with these columns. */
+struct libscols_table *ctl_table_new(struct ctl *c, const char *name,
+				     const struct ctl_column *cols, size_t n_cols);
+/* Set a cell; NULL is "-" for people and null in JSON. */
+int ctl_cell(struct ctl *c, struct libscols_line *ln, size_t col, const char *value);
+int ctl_cell_fmt(struct ctl *c, struct libscols_line *ln, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Print tables: for people one after the other with an empty line between them; in JSON
+ * one object holding every table's array.  Frees the tables. */
+int ctl_tables_print(struct ctl *c, struct libscols_table **tables, size_t n);
+
+/* ---- files under the root (common.c) ---------------------------------------------- */
+
+/* Read a small text file under the root, trailing newlines stripped; -errno. */
+int ctl_read_file(struct ctl *c, const char *path, char **ret_text);
+/* Does path exist under the root (following links within the root)? */
+bool ctl_exists(struct ctl *c, const char *path);

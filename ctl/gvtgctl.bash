@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+# bash completion for gvtgctl(8)
+
+_gvtgctl_parents()
+{
+	local root=$1 p
+	for p in "$root"/sys/class/mdev_bus/*; do
+		[[ -e $p ]] && printf '%s\n' "${p##*/}"
+	done
+}
+
+_gvtgctl_types()
+{
+	local root=$1 parent=$2 p t
+	for p in "$root"/sys/class/mdev_bus/*; do
+		[[ -n $parent && ${p##*/} != "$parent" ]] && continue
+		for t in "$p"/mdev_supported_types/*; do
+			[[ -e $t ]] && printf '%s\n' "${t##*/}"
+		done
+	done
+}
+
+_gvtgctl_vgpus()
+{
+	local root=$1 d
+	for d in "$root"/sys/bus/mdev/devices/*; do
+		[[ -e $d ]] && printf '%s\n' "${d##*/}"
+	done
+}
+
+# bash splits words at ':'; bash-completion's helper trims what is already typed.
+_gvtgctl_colons()
+{
+	if declare -F __ltrim_colon_completions >/dev/null; then
+		__ltrim_colon_completions "$cur"
+	fi
+}
+
+_gvtgctl()
+{
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null; then
+		# keep PCI addresses (0000:00:02.0) whole
+		_init_completion -n : || return
+	else
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD - 1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	fi
+
+	local globals='--root --config --verbose --help --version'
+	local commands='list types create remove check xml boot sleep'
+	local root='' parent='' cmd='' i
+
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--root) root=${words[i + 1]} ;;
+		--root=*) root=${words[i]#--root=} ;;
+		--parent) parent=${words[i + 1]} ;;
+		--parent=*) parent=${words[i]#--parent=} ;;
+		-*) ;;
+		*)
+			case ${words[i - 1]} in
+			--root | --config | --parent | --type | --romfile | --display) ;;
+			*) [[ -z $cmd ]] && cmd=${words[i]} ;;
+			esac
+			;;
+		esac
+	done
+
+	case $prev in
+	--root)
+		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+		return
+		;;
+	--config | --romfile)
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return
+		;;
+	--parent)
+		mapfile -t COMPREPLY < <(compgen -W "$(_gvtgctl_parents "$root")" -- "$cur")
+		_gvtgctl_colons
+		return
+		;;
+	--type)
+		mapfile -t COMPREPLY < <(compgen -W "$(_gvtgctl_types "$root" "$parent")" -- "$cur")
+		return
+		;;
+	--display)
+		mapfile -t COMPREPLY < <(compgen -W 'off gtk spice' -- "$cur")
+		return
+		;;
+	esac
+
+	local words_for=''
+	case $cmd in
+	'') words_for="$globals $commands" ;;
+	list | check) words_for='--json' ;;
+	types) words_for="--json $(_gvtgctl_parents "$root")" ;;
+	create) words_for='--parent --type' ;;
+	remove) words_for="--force $(_gvtgctl_vgpus "$root")" ;;
+	xml) words_for="--display --ramfb --romfile --parent --type $(_gvtgctl_vgpus "$root")" ;;
+	boot) words_for='--stop' ;;
+	sleep) words_for='pre post' ;;
+	esac
+	[[ -n $cmd ]] && words_for="$words_for --root --config --verbose --help"
+	mapfile -t COMPREPLY < <(compgen -W "$words_for" -- "$cur")
+	_gvtgctl_colons
+}
+
+complete -F _gvtgctl gvtgctl
