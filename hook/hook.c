@@ -239,6 +239,20 @@ static void explain_placement_error(struct hook *h, const char *uuid,
 	}
 }
 
+static const char *errno_label(int r)
+{
+	switch (r) {
+	case -ENOSPC:
+		return "ENOSPC";
+	case -EUSERS:
+		return "EUSERS";
+	case -EDQUOT:
+		return "EDQUOT";
+	default:
+		return "no instances left";
+	}
+}
+
 static void explain_create_error(struct hook *h, const char *uuid, const char *parent,
 				 const char *type, int r)
 {
@@ -256,14 +270,21 @@ static void explain_create_error(struct hook *h, const char *uuid, const char *p
 	case -ENOSPC:
 	case -EUSERS:
 	case -EDQUOT:
+	case -ENOBUFS: /* our own: available_instances read 0 before trying */
 		describe_types(h, parent, true, list, sizeof(list));
-		fail_msg(h,
-			 "creating vGPU %s on %s type %s: no room for another vGPU of this type "
-			 "(%s): other vGPUs use the graphics memory or the firmware's aperture "
-			 "is too small. Types that still fit: %s. Stop another VM, choose a "
-			 "smaller type, or raise the aperture in the firmware",
-			 uuid, parent, type, r == -ENOSPC ? "ENOSPC" : "EUSERS",
-			 list[0] ? list : "none");
+		if (!strncmp(type, "i915-", 5))
+			fail_msg(h,
+				 "creating vGPU %s on %s type %s: no room for another vGPU of this "
+				 "type (%s): other vGPUs use the graphics memory or the firmware's "
+				 "aperture is too small. Types that still fit: %s. Stop another VM, "
+				 "choose a smaller type, or raise the aperture in the firmware",
+				 uuid, parent, type, errno_label(r), list[0] ? list : "none");
+		else
+			fail_msg(h,
+				 "creating vGPU %s on %s type %s: no room for another device of this "
+				 "type (%s): other mediated devices use the parent's capacity. Types "
+				 "that still fit: %s. Stop another VM or choose another type",
+				 uuid, parent, type, errno_label(r), list[0] ? list : "none");
 		break;
 	case -EEXIST:
 		fail_msg(h,
@@ -439,7 +460,7 @@ static int create_new(struct hook *h, const struct gvtg_hostdev *hd, struct step
 	}
 	r = check_model(h, u, hd, &t);
 	if (r >= 0 && t.available == 0) {
-		explain_create_error(h, u, p.parent, p.type, -ENOSPC);
+		explain_create_error(h, u, p.parent, p.type, -ENOBUFS);
 		r = -ENOSPC;
 	}
 	gvtg_type_clear(&t);

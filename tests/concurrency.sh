@@ -50,7 +50,7 @@ for i in $(seq 1 $n); do
     [ -s "$root/out$i" ] && { echo "FAIL: vm$i wrote on stdout"; other=$((other + 1)); }
     if [ "$rc" = 0 ]; then
         ok=$((ok + 1))
-    elif [ "$rc" = 1 ] && grep -q "no room for another vGPU of this type (ENOSPC)" "$root/err$i" \
+    elif [ "$rc" = 1 ] && grep -q "no room for another vGPU of this type (no instances left)" "$root/err$i" \
             && [ "$(wc -l < "$root/err$i")" = 1 ]; then
         refused=$((refused + 1))
     else
@@ -65,7 +65,7 @@ echo "prepare: $ok started, $refused refused, $other other; $devices vGPUs, $rec
 pass=0; fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
 check "exactly $avail starts succeed" "[ $ok = $avail ]"
-check "the other $((n - avail)) are refused with ENOSPC" "[ $refused = $((n - avail)) ] && [ $other = 0 ]"
+check "the other $((n - avail)) are refused: no room" "[ $refused = $((n - avail)) ] && [ $other = 0 ]"
 check "one vGPU per started domain" "[ $devices = $ok ] && [ $records = $ok ]"
 check "no vGPU recorded for two domains" "[ $holders = 0 ]"
 

@@ -198,7 +198,7 @@ START_TEST(refusals_explain_the_fix)
 	set_config("[defaults]\ntype = i915-GVTg_V5_4\n");
 	fakesys_write(fs, TYPES "i915-GVTg_V5_4/available_instances", "0\n");
 	run("display-off.xml", "win10", "prepare", "begin", "-");
-	expect_refusal("no room for another vGPU of this type (ENOSPC)");
+	expect_refusal("no room for another vGPU of this type (no instances left)");
 	ck_assert(strstr(res.err, "Types that still fit: i915-GVTg_V5_1 (1920x1200, 1 left), "
 				  "i915-GVTg_V5_2"));
 

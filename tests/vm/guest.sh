@@ -1,0 +1,421 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Runs INSIDE the test VM (see run.sh), as root, in a chroot onto the host's root under a
+# tmpfs overlay.  Loads the real mdev stack, then checks the library (mdev-probe), gvtgctl
+# and the hook under a real libvirtd against the kernel's real sysfs.  Every check prints
+# one PASS/FAIL/SKIP line; the last line is "GUEST-RESULT: N passed, N failed".  Both go
+# to ttyS1, which run.sh reads; the console (ttyS0) gets them too, among the details.
+# The small predicates below are called through expect_true, which shellcheck cannot see.
+# shellcheck disable=SC2317
+# No -e: a failing check is counted and the next one runs.
+set -uo pipefail
+
+envfile=${1:?usage: guest.sh ENVFILE}
+# shellcheck source=/dev/null
+. "$envfile"
+
+exec 3>/dev/ttyS1
+stty -F /dev/ttyS1 raw -echo 2>/dev/null || true
+
+npass=0
+nfail=0
+result() {
+	printf '%s\n' "$*"
+	printf '%s\n' "$*" >&3
+}
+pass() {
+	npass=$((npass + 1))
+	result "PASS: $*"
+}
+fail() {
+	nfail=$((nfail + 1))
+	result "FAIL: $*"
+}
+skipped() { result "SKIP: $*"; }
+# Progress with the guest's uptime, on the console only: where the time goes under TCG.
+stage() {
+	local up
+	read -r up _ </proc/uptime
+	echo "guest: [${up}s] $*"
+}
+# expect NAME EXPECTED ACTUAL
+expect() {
+	if [[ $3 == "$2" ]]; then
+		pass "$1"
+	else
+		fail "$1: expected '$2', got '$(printf '%s' "$3" | tr '\n' '|')'"
+	fi
+}
+# expect_true NAME COMMAND...
+expect_true() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+probe() { "$MDEV_PROBE" "$@" 2>&1; }
+# Every device and record is gone: the state each group of checks starts from.
+no_device() { [[ ! -e /sys/bus/mdev/devices/$1 ]]; }
+has_device() { [[ -e /sys/bus/mdev/devices/$1 ]]; }
+# no_records UUID...: none of them has an ownership record
+no_records() {
+	local u
+	for u; do [[ ! -e /run/gvtg-hook/$u ]] || return 1; done
+}
+has_record() { [[ -e /run/gvtg-hook/$1 ]]; }
+# record_is UUID ORIGIN [DOMAIN]
+record_is() {
+	grep -qx "origin=$2" "/run/gvtg-hook/$1" 2>/dev/null &&
+		{ [[ -z ${3:-} ]] || grep -qx "domain_name=$3" "/run/gvtg-hook/$1"; }
+}
+# has_devices UUID...: all of them exist
+has_devices() {
+	local u
+	for u; do [[ -e /sys/bus/mdev/devices/$u ]] || return 1; done
+}
+# contains TEXT WORD...: every word occurs in the text
+contains() {
+	local text=$1 w
+	shift
+	for w; do [[ $text == *"$w"* ]] || return 1; done
+}
+
+finish() {
+	if [[ -n ${libvirtd_pid:-} ]]; then kill "$libvirtd_pid" 2>/dev/null || true; fi
+	if [[ -n ${virtlogd_pid:-} ]]; then kill "$virtlogd_pid" 2>/dev/null || true; fi
+	stage "done"
+	echo "---- dmesg"
+	dmesg | sed 's/^/dmesg| /'
+	result "GUEST-RESULT: $npass passed, $nfail failed"
+	exit 0
+}
+
+stage "kernel $(uname -r), $(nproc) CPUs"
+
+# ---- the real mdev stack ------------------------------------------------------------
+
+load_ok=true
+for m in "$VM_KMODS/drivers/vfio/vfio.ko" "$VM_KMODS/drivers/vfio/vfio_iommu_type1.ko" \
+	"$VM_KMODS/drivers/vfio/mdev/mdev.ko" "$VM_SAMPLES/mtty.ko" "$VM_SAMPLES/mdpy.ko" \
+	"$VM_SAMPLES/mbochs.ko"; do
+	if ! out=$(insmod "$m" 2>&1); then
+		fail "insmod $(basename "$m"): $out"
+		load_ok=false
+	fi
+done
+if ! $load_ok; then finish; fi
+pass "vfio, vfio_iommu_type1, mdev, mtty, mdpy, mbochs loaded"
+stage "modules loaded"
+
+# ---- a. the library against real sysfs --------------------------------------------------
+
+U1=6a0e2f8e-1c4b-4d7a-9a51-3f1e0b7c2d01
+U1_UPPER=${U1^^}
+U2=6a0e2f8e-1c4b-4d7a-9a51-3f1e0b7c2d02
+MIXED=0E3C5A7B-2D4F-4A6B-8C1D-9E0F1A2B3C4D
+mixed_lower=${MIXED,,}
+
+expect "parents: mbochs, mdpy, mtty" "mbochs mdpy mtty" "$(probe parents | tr '\n' ' ' | sed 's/ $//')"
+
+expect "types of mtty" \
+	'mtty-1 available=24 device_api=vfio-pci name="Single port serial" description="-"
+mtty-2 available=12 device_api=vfio-pci name="Dual port serial" description="-"' \
+	"$(probe types mtty)"
+
+types_mdpy=$(probe types mdpy)
+expect "types of mdpy: ids" "mdpy-hd mdpy-vga mdpy-xga" "$(cut -d' ' -f1 <<<"$types_mdpy" | tr '\n' ' ' | sed 's/ $//')"
+expect "types of mdpy: 4 available each, vfio-pci, a description" "3" \
+	"$(grep -c '^mdpy-[a-z]* available=4 device_api=vfio-pci name="mdpy-[a-z]*" description="virtual display, [0-9]*x[0-9]* framebuffer"$' <<<"$types_mdpy")"
+expect "type mdpy-vga" \
+	'mdpy-vga available=4 device_api=vfio-pci name="mdpy-vga" description="virtual display, 640x480 framebuffer"' \
+	"$(probe type mdpy mdpy-vga)"
+
+types_mbochs=$(probe types mbochs)
+expect "types of mbochs: ids and counts" \
+	"mbochs-large:4 mbochs-medium:16 mbochs-small:64" \
+	"$(sed -n 's/^\([^ ]*\) available=\([0-9]*\) .*/\1:\2/p' <<<"$types_mbochs" | tr '\n' ' ' | sed 's/ $//')"
+expect "types of mbochs: vfio-pci and a description" "3" \
+	"$(grep -c ' device_api=vfio-pci name="[^"]*" description="virtual display, [0-9]* MB video memory"$' <<<"$types_mbochs")"
+
+expect "type of a missing type: -ENOENT" "-ENOENT" "$(probe type mtty mtty-9)"
+expect "types of a missing parent: -ENOENT" "-ENOENT" "$(probe types nope)"
+
+expect "create mtty-1" "0" "$(probe create mtty mtty-1 "$U1")"
+expect "the device shows parent and type" "$U1 mtty mtty-1" "$(probe device "$U1")"
+expect "devices lists it" "$U1 mtty mtty-1" "$(probe devices)"
+expect_true "sysfs has it under the type" test -e "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/devices/$U1"
+expect "mtty-1 available 24 -> 23" "23" "$(probe available mtty mtty-1)"
+expect "mtty-2 available 12 -> 11 (one pool of ports)" "11" "$(probe available mtty mtty-2)"
+expect "create the same UUID again: -EEXIST" "-EEXIST" "$(probe create mtty mtty-1 "$U1")"
+expect "create the same UUID as mtty-2: -EEXIST" "-EEXIST" "$(probe create mtty mtty-2 "$U1")"
+expect "create the same UUID on mdpy: -EEXIST" "-EEXIST" "$(probe create mdpy mdpy-vga "$U1")"
+expect "create the same UUID in upper case: -EEXIST" "-EEXIST" "$(probe create mbochs mbochs-small "$U1_UPPER")"
+expect "mdpy still has 4 after the refusals" "4" "$(probe available mdpy mdpy-vga)"
+expect "create on a missing type: -ENOENT" "-ENOENT" "$(probe create mtty mtty-9 "$U2")"
+expect "create on a missing parent: -ENOENT" "-ENOENT" "$(probe create nope mtty-1 "$U2")"
+expect_true "nothing created by the refusals" no_device "$U2"
+expect "remove" "0" "$(probe remove "$U1")"
+expect "the device is gone" "-ENOENT" "$(probe device "$U1")"
+expect_true "gone from sysfs" no_device "$U1"
+expect "mtty-1 available back to 24" "24" "$(probe available mtty mtty-1)"
+expect "remove again: -ENOENT" "-ENOENT" "$(probe remove "$U1")"
+
+expect "create with an UPPER-case UUID" "0" "$(probe create mtty mtty-1 "$MIXED")"
+expect_true "the kernel names it in lower case" has_device "$mixed_lower"
+expect "devices shows the lower-case name" "$mixed_lower mtty mtty-1" "$(probe devices)"
+expect "remove by the UPPER-case UUID" "0" "$(probe remove "$MIXED")"
+expect_true "upper-case device gone" no_device "$mixed_lower"
+
+# ENOSPC: mtty's 24 ports, taken by 12 dual-port devices.
+ok=0
+for i in $(seq 1 12); do
+	[[ $(probe create mtty mtty-2 "$(printf '7b1d0000-0000-4000-8000-%012d' "$i")") == 0 ]] &&
+		ok=$((ok + 1))
+done
+expect "12 x mtty-2 created" "12" "$ok"
+expect "mtty-1 available 0" "0" "$(probe available mtty mtty-1)"
+expect "mtty-2 available 0" "0" "$(probe available mtty mtty-2)"
+expect "mtty-1 when the ports are used up: -ENOSPC" "-ENOSPC" \
+	"$(probe create mtty mtty-1 "$U2")"
+expect "mtty-2 when the ports are used up: -ENOSPC" "-ENOSPC" \
+	"$(probe create mtty mtty-2 "$U2")"
+ok=0
+for i in $(seq 1 12); do
+	[[ $(probe remove "$(printf '7b1d0000-0000-4000-8000-%012d' "$i")") == 0 ]] &&
+		ok=$((ok + 1))
+done
+expect "12 x mtty-2 removed" "12" "$ok"
+expect "mtty-1 available back to 24 after the 12" "24" "$(probe available mtty mtty-1)"
+
+# EUSERS: mdpy's 4 instances, one pool for its three types.
+mdpy_uuids=()
+for i in 1 2 3 4; do mdpy_uuids+=("$(printf '8c2e0000-0000-4000-8000-%012d' "$i")"); done
+got=""
+for i in 0 1 2 3; do
+	t=(mdpy-vga mdpy-xga mdpy-hd mdpy-vga)
+	got+="$(probe create mdpy "${t[$i]}" "${mdpy_uuids[$i]}") "
+done
+expect "4 x mdpy created across its types" "0 0 0 0 " "$got"
+expect "mdpy-hd available 0" "0" "$(probe available mdpy mdpy-hd)"
+expect "a 5th mdpy: -EUSERS" "-EUSERS" "$(probe create mdpy mdpy-xga "$U2")"
+for u in "${mdpy_uuids[@]}"; do probe remove "$u" >/dev/null; done
+expect "mdpy-xga available back to 4" "4" "$(probe available mdpy mdpy-xga)"
+expect "no devices left after the library checks" "" "$(probe devices)"
+
+stage "library checks done"
+
+# ---- gvtgctl against real sysfs ---------------------------------------------------------
+
+if [[ -n ${GVTGCTL:-} && -x $GVTGCTL ]]; then
+	if out=$("$GVTGCTL" list --json 2>&1); then
+		if python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$out" 2>/dev/null ||
+			{ ! command -v python3 >/dev/null && [[ $out == [\{\[]* ]]; }; then
+			pass "gvtgctl list --json is JSON"
+		else
+			fail "gvtgctl list --json is not JSON: $(head -c 200 <<<"$out")"
+		fi
+		expect_true "gvtgctl list --json names mtty" contains "$out" mtty
+	else
+		fail "gvtgctl list --json failed: $(head -c 300 <<<"$out")"
+	fi
+	if out=$("$GVTGCTL" create --parent mtty --type mtty-1 2>&1); then
+		u=$(grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' <<<"$out" | head -n1)
+		if [[ -n $u ]] && has_device "$u"; then
+			pass "gvtgctl create made $u on mtty"
+			expect "gvtgctl's device is mtty-1" "$u mtty mtty-1" "$(probe device "$u")"
+			if out=$("$GVTGCTL" remove "$u" 2>&1) && no_device "$u"; then
+				pass "gvtgctl remove $u"
+			else
+				fail "gvtgctl remove $u: $(head -c 300 <<<"$out")"
+				probe remove "$u" >/dev/null
+			fi
+		else
+			fail "gvtgctl create printed no UUID of a new device: $(head -c 300 <<<"$out")"
+		fi
+	else
+		fail "gvtgctl create --parent mtty --type mtty-1 failed: $(head -c 300 <<<"$out")"
+	fi
+else
+	skipped "gvtgctl checks: gvtgctl is not built"
+fi
+
+# ---- b. the hook under a real libvirtd ---------------------------------------------------
+
+# Everything below writes only into the overlay: the host's /etc/libvirt stays as it is.
+# Whatever the host has there (hooks, domains, autostarted networks) must not take part.
+rm -rf /etc/libvirt/hooks /etc/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt/qemu \
+	/var/log/libvirt
+mkdir -p /etc/libvirt/hooks/qemu.d /etc/libvirt/qemu/networks/autostart \
+	/var/lib/libvirt/qemu /var/log/libvirt
+# Inside a TCG guest: without namespaces = [] QEMU cannot open /dev/vfio/N.
+cat >/etc/libvirt/qemu.conf <<'EOF'
+namespaces = []
+stdio_handler = "file"
+security_driver = "none"
+EOF
+ln -s "$GVTG_HOOK" /etc/libvirt/hooks/qemu.d/50-gvtg-hook
+rm -f /etc/gvtg-hook.conf
+
+vlog=/var/log/libvirt/gvtg-test.log
+daemon_env=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+	LIBVIRT_LOG_FILTERS="1:util.hook 1:util.command" LIBVIRT_LOG_OUTPUTS="1:file:$vlog")
+stage "starting virtlogd and libvirtd"
+"${daemon_env[@]}" virtlogd -d -p /run/gvtg-virtlogd.pid
+"${daemon_env[@]}" libvirtd -d -p /run/gvtg-libvirtd.pid
+virsh() { timeout 120 /usr/bin/virsh -q -c qemu:///system "$@"; }
+up=false
+for _ in $(seq 1 120); do
+	if timeout 10 /usr/bin/virsh -c qemu:///system version >/dev/null 2>&1; then
+		up=true
+		break
+	fi
+	sleep 0.5
+done
+virtlogd_pid=$(cat /run/gvtg-virtlogd.pid 2>/dev/null || true)
+libvirtd_pid=$(cat /run/gvtg-libvirtd.pid 2>/dev/null || true)
+if ! $up; then
+	fail "libvirtd answers within 60 s"
+	tail -n 30 "$vlog" 2>/dev/null
+	finish
+fi
+pass "libvirtd answers ($(/usr/bin/virsh -c qemu:///system version 2>/dev/null | grep -i 'running hypervisor' | sed 's/.*: *//'))"
+
+stage "libvirtd is up"
+
+# domain_xml NAME DOMAIN-UUID UUID:PARENT:TYPE...
+domain_xml() {
+	local name=$1 duuid=$2 spec
+	shift 2
+	printf "<domain type='qemu'>\n  <name>%s</name>\n  <uuid>%s</uuid>\n" "$name" "$duuid"
+	printf "  <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n"
+	printf "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
+	printf "  <metadata><gvtg:vgpu xmlns:gvtg='urn:gvtg-hook:vgpu:1'>\n"
+	for spec in "$@"; do
+		IFS=: read -r u p t <<<"$spec"
+		printf "    <gvtg:device uuid='%s' parent='%s' type='%s'/>\n" "$u" "$p" "$t"
+	done
+	printf "  </gvtg:vgpu></metadata>\n  <devices>\n"
+	printf "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+	for spec in "$@"; do
+		IFS=: read -r u _ _ <<<"$spec"
+		printf "    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>\n"
+		printf "      <source><address uuid='%s'/></source>\n    </hostdev>\n" "$u"
+	done
+	printf "    <memballoon model='none'/>\n  </devices>\n</domain>\n"
+}
+define() {
+	local name=$1 f
+	f=/tmp/gvtg-vm-$name.xml
+	domain_xml "$@" >"$f"
+	stage "define $name"
+	if ! out=$(virsh define "$f" 2>&1); then
+		fail "virsh define $name: $out"
+		return 1
+	fi
+}
+qemu_cmdline() {
+	local pid
+	pid=$(cat "/run/libvirt/qemu/$1.pid" 2>/dev/null) || return 0
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true
+}
+state() { virsh domstate "$1" 2>/dev/null | head -n1; }
+show_hook_log() {
+	echo "---- libvirt hook log (last lines)"
+	grep -E 'hook|Result|Calling' "$vlog" 2>/dev/null | tail -n 20
+}
+
+A=1f3a5c7e-0000-4000-8000-00000000000a
+C1=1f3a5c7e-0000-4000-8000-0000000000c1
+C2=1f3a5c7e-0000-4000-8000-0000000000c2
+D1=1f3a5c7e-0000-4000-8000-0000000000d1
+D2=1f3a5c7e-0000-4000-8000-0000000000d2
+E=1f3a5c7e-0000-4000-8000-00000000000e
+
+# Start and destroy: the hook creates the vGPU, QEMU gets it, the hook removes it.
+define vm-a 2b4d0000-0000-4000-8000-00000000000a "$A:mtty:mtty-1"
+if out=$(virsh start vm-a 2>&1); then
+	pass "virsh start vm-a (mtty-1 from the metadata)"
+else
+	fail "virsh start vm-a: $out"
+	show_hook_log
+fi
+expect "vm-a's vGPU exists as mtty-1" "$A mtty mtty-1" "$(probe device "$A")"
+cmdline=$(qemu_cmdline vm-a)
+expect_true "QEMU runs with sysfsdev=/sys/bus/mdev/devices/$A" \
+	grep -qE "sysfsdev(=|\":\")/sys/bus/mdev/devices/$A" <<<"$cmdline"
+expect_true "the hook recorded vm-a's vGPU in /run/gvtg-hook" has_record "$A"
+expect_true "the record says created, held by vm-a" record_is "$A" created vm-a
+
+# The same UUID for a second domain while the first runs.
+define vm-b 2b4d0000-0000-4000-8000-00000000000b "$A:mtty:mtty-1"
+if out=$(virsh start vm-b 2>&1); then
+	fail "virsh start vm-b with vm-a's vGPU succeeded"
+	virsh destroy vm-b >/dev/null 2>&1
+else
+	pass "virsh start vm-b with vm-a's vGPU fails"
+fi
+expect_true "the error comes from gvtg-hook" contains "$out" "gvtg-hook:"
+expect_true "the error says 'in use by domain'" contains "$out" "in use by domain"
+echo "vm-b's error: $out"
+expect_true "vm-a's vGPU is still there" has_device "$A"
+expect_true "vm-a's record is still there, naming vm-a" record_is "$A" created vm-a
+expect "vm-a still runs" "running" "$(state vm-a)"
+
+if out=$(virsh destroy vm-a 2>&1); then pass "virsh destroy vm-a"; else fail "virsh destroy vm-a: $out"; fi
+expect_true "the hook removed vm-a's vGPU" no_device "$A"
+expect_true "no record left for vm-a's vGPU" no_records "$A"
+
+# Two vGPUs, the second impossible (a type mtty does not have): nothing is left behind.
+define vm-c 2b4d0000-0000-4000-8000-00000000000c "$C1:mtty:mtty-1" "$C2:mtty:mtty-9"
+if out=$(virsh start vm-c 2>&1); then
+	fail "virsh start vm-c with a missing type succeeded"
+	virsh destroy vm-c >/dev/null 2>&1
+else
+	pass "virsh start vm-c (second vGPU of a missing type) fails"
+fi
+expect_true "vm-c's error comes from gvtg-hook and names mtty-9" \
+	contains "$out" "gvtg-hook:" "mtty-9"
+expect_true "vm-c: the first vGPU was removed again" no_device "$C1"
+expect_true "vm-c: no second vGPU" no_device "$C2"
+expect_true "vm-c: no records" no_records "$C1" "$C2"
+
+# Two vGPUs, the second's pool exhausted (mdpy taken by devices nobody recorded).
+for u in "${mdpy_uuids[@]}"; do probe create mdpy mdpy-vga "$u" >/dev/null; done
+expect "mdpy exhausted by hand" "0" "$(probe available mdpy mdpy-vga)"
+define vm-d 2b4d0000-0000-4000-8000-00000000000d "$D1:mtty:mtty-1" "$D2:mdpy:mdpy-vga"
+if out=$(virsh start vm-d 2>&1); then
+	fail "virsh start vm-d with mdpy exhausted succeeded"
+	virsh destroy vm-d >/dev/null 2>&1
+else
+	pass "virsh start vm-d (mdpy exhausted) fails"
+fi
+expect_true "vm-d's error comes from gvtg-hook and names mdpy-vga" \
+	contains "$out" "gvtg-hook:" "mdpy-vga"
+echo "vm-d's error: $out"
+expect_true "vm-d: the mtty vGPU was removed again" no_device "$D1"
+expect_true "vm-d: no mdpy vGPU" no_device "$D2"
+expect_true "vm-d: no records" no_records "$D1" "$D2"
+expect_true "vm-d: the hand-made mdpy devices are untouched" has_devices "${mdpy_uuids[@]}"
+for u in "${mdpy_uuids[@]}"; do probe remove "$u" >/dev/null; done
+
+# A vGPU made before the start (no record): adopted, used, and left in place.
+expect "make vm-e's vGPU by hand" "0" "$(probe create mtty mtty-1 "$E")"
+define vm-e 2b4d0000-0000-4000-8000-00000000000e "$E:mtty:mtty-1"
+if out=$(virsh start vm-e 2>&1); then
+	pass "virsh start vm-e with an existing vGPU"
+else
+	fail "virsh start vm-e: $out"
+	show_hook_log
+fi
+expect_true "vm-e's record says adopted, held by vm-e" record_is "$E" adopted vm-e
+expect_true "QEMU runs with vm-e's vGPU" \
+	grep -qE "sysfsdev(=|\":\")/sys/bus/mdev/devices/$E" <<<"$(qemu_cmdline vm-e)"
+if out=$(virsh destroy vm-e 2>&1); then pass "virsh destroy vm-e"; else fail "virsh destroy vm-e: $out"; fi
+expect_true "the adopted vGPU is still there after the destroy" has_device "$E"
+expect_true "no record left for the adopted vGPU" no_records "$E"
+expect "remove the adopted vGPU by hand" "0" "$(probe remove "$E")"
+
+expect "no mdev devices left at the end" "" "$(probe devices)"
+expect "no records left at the end" "" "$(find /run/gvtg-hook -mindepth 1 -maxdepth 1 \
+	-name '*-*-*-*-*' 2>/dev/null)"
+if ((nfail)); then show_hook_log; fi
+finish
