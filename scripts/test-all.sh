@@ -32,7 +32,7 @@ setup() { # dir args...
     [ -d "$dir" ] || meson setup "$dir" "$@" >/dev/null
 }
 quick_suites=(--suite unit --suite sim --suite ctl --suite hostile)
-valgrind_suites=(--suite unit --suite ctl)
+valgrind_suites=(--suite unit --suite ctl --no-suite script)
 
 step "build" bash -c "$(declare -f setup); setup '$out/main' && meson compile -C '$out/main'"
 step "unit, simulated host, gvtgctl, hostile input" \

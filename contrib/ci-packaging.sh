@@ -1,0 +1,502 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Packaging checks, run by CI as root on Debian 12 with scripts/packages.d/packaging.list
+# installed:
+#   - meson install layout against contrib/install-files.txt;
+#   - the generated integration files (sleep hook, tmpfiles.d, unit, udev rule);
+#   - the Debian package: build, lintian, install, remove, purge on this machine;
+#   - the RPM spec and the PKGBUILD parse, and every packaging file has the project's version.
+# The repository is not written to: builds happen under a temporary directory in /tmp.
+# Files a non-packaged installation left on this machine are moved aside while the
+# package is installed and put back afterwards.
+# GVTG_PKG_INSTALL=no skips the install/remove/purge part (a machine others use at the
+# same time: it briefly replaces /etc/libvirt/hooks/qemu.d/50-gvtg-hook and /run/gvtg-hook).
+# Exit status: 0 all passed, 1 a check failed, 77 not root or a tool is missing.
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+contrib=$src/contrib
+pkg=gvtg-hook
+npass=0
+nfail=0
+
+pass() {
+	echo "PASS: $*"
+	npass=$((npass + 1))
+}
+fail() {
+	echo "FAIL: $*"
+	nfail=$((nfail + 1))
+}
+skip() { echo "SKIP: $*"; }
+# check WHAT COMMAND...: PASS or FAIL WHAT by the command's exit status.
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+# Show the tail of a log under a failure, indented, so the CI log says why.
+show() { sed -e 's/^/    | /' "$1" | tail -n "${2:-30}"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: contrib/ci-packaging.sh installs a package: run it as root"
+	exit 77
+fi
+for tool in meson ninja dpkg-buildpackage dh lintian rpmspec systemd-analyze \
+	systemd-tmpfiles udevadm shellcheck readelf timeout; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "SKIP: '$tool' is missing: apt-get install the packages in" \
+			"scripts/packages.d/packaging.list"
+		exit 77
+	fi
+done
+
+work=$(mktemp -d /tmp/gvtg-pkg.XXXXXX)
+backup=$work/backup
+installed_by_us=no
+
+cleanup() {
+	local rc=$?
+	if [ "$installed_by_us" = yes ]; then
+		timeout 120 dpkg --purge "$pkg" >/dev/null 2>&1 || true
+	fi
+	# Put back what a non-packaged installation had in the package's paths.
+	if [ -f "$work/moved-aside" ]; then
+		while IFS= read -r f; do
+			[ "$f" = /run/gvtg-hook ] && rm -rf "$f"
+			mkdir -p "$(dirname "$f")"
+			mv -f "$backup$f" "$f" || echo "WARNING: could not put back $f (kept in $backup)"
+		done <"$work/moved-aside"
+	fi
+	if [ -f "$work/moved-aside" ] && [ -n "$(find "$backup" ! -type d 2>/dev/null)" ]; then
+		echo "WARNING: $work kept: it holds files that could not be put back"
+	else
+		rm -rf "$work"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+
+version=$(sed -n "s/^ *version: '\([^']*\)'.*/\1/p" "$src/meson.build" | head -n 1)
+echo "gvtg-hook $version, source $src, scratch $work"
+
+# ---- 1. meson install layout ------------------------------------------------------------
+# Lines "<kind> <path>" (f file, x executable, l symlink with " -> target") of a DESTDIR.
+list_tree() {
+	local root=$1 f
+	(cd "$root" && find . ! -type d | sort) | while IFS= read -r f; do
+		f=${f#.}
+		if [ -L "$root$f" ]; then
+			echo "l $f -> $(readlink "$root$f")"
+		elif [ -x "$root$f" ]; then
+			echo "x $f"
+		else
+			echo "f $f"
+		fi
+	done
+}
+
+build=$work/build
+dest=$work/dest
+# Tests off: their build is not what is checked here and the suites have their own CI step.
+if timeout 300 meson setup "$build" "$src" --prefix=/usr -Dtests=false >"$work/setup.log" 2>&1 &&
+	timeout 600 ninja -C "$build" >"$work/ninja.log" 2>&1 &&
+	DESTDIR=$dest timeout 120 meson install -C "$build" --no-rebuild >"$work/install.log" 2>&1
+then
+	pass "meson setup --prefix=/usr, build and install into DESTDIR"
+	list_tree "$dest" | sort >"$work/actual.txt"
+	grep -v -e '^#' -e '^$' "$contrib/install-files.txt" | sort >"$work/expected.txt"
+	if diff -u "$work/expected.txt" "$work/actual.txt" >"$work/list.diff"; then
+		pass "installed files match contrib/install-files.txt ($(wc -l <"$work/actual.txt") files)"
+	else
+		fail "installed files differ from contrib/install-files.txt (- missing, + unexpected):"
+		grep '^[-+][^-+]' "$work/list.diff" | sed -e 's/^/    /'
+	fi
+else
+	fail "meson setup/build/install"
+	show "$work/setup.log"
+	[ -f "$work/ninja.log" ] && show "$work/ninja.log"
+fi
+
+# ---- 2. generated integration files ------------------------------------------------------
+gen=$build/contrib
+sbin_gvtgctl=/usr/sbin/gvtgctl
+# Stands in for gvtgctl where a generated file is run: records its arguments.
+stub=$work/gvtgctl-stub
+printf '#!/bin/sh\necho "$*" >>"%s"\n' "$work/stub.calls" >"$stub"
+chmod +x "$stub"
+if [ -f "$gen/gvtg" ]; then
+	# The sleep hook passes pre/post to gvtgctl and ignores anything else.
+	: >"$work/stub.calls"
+	sed "s|$sbin_gvtgctl|$stub|" "$gen/gvtg" >"$work/sleep-hook"
+	chmod +x "$work/sleep-hook"
+	for a in "pre suspend" "post suspend" "pre hibernate" "post hibernate" "weird suspend" ""; do
+		# shellcheck disable=SC2086 # split "pre suspend" into $1 $2 on purpose
+		timeout 10 "$work/sleep-hook" $a || echo "exit $? for '$a'" >>"$work/stub.calls"
+	done
+	if [ "$(tr '\n' ';' <"$work/stub.calls")" = "sleep pre;sleep post;sleep pre;sleep post;" ]; then
+		pass "system-sleep hook calls 'gvtgctl sleep pre|post' and ignores other arguments"
+	else
+		fail "system-sleep hook: gvtgctl calls were: $(tr '\n' ';' <"$work/stub.calls")"
+	fi
+	check "system-sleep hook calls $sbin_gvtgctl (the installed path)" \
+		grep -q "^[[:space:]]*exec $sbin_gvtgctl sleep" "$gen/gvtg"
+else
+	fail "no generated system-sleep hook in $gen"
+fi
+
+if [ -f "$gen/gvtg-hook.conf" ]; then
+	timeout 20 systemd-tmpfiles --root="$work/tmproot" --create "$gen/gvtg-hook.conf" \
+		>"$work/tmpfiles.log" 2>&1 || true
+	if [ "$(stat -c '%a %U %G' "$work/tmproot/run/gvtg-hook" 2>/dev/null)" = "700 root root" ]; then
+		pass "tmpfiles.d entry creates /run/gvtg-hook 0700 root root"
+	else
+		fail "tmpfiles.d entry did not create /run/gvtg-hook 0700 root root"
+		show "$work/tmpfiles.log"
+	fi
+else
+	fail "no generated tmpfiles.d entry in $gen"
+fi
+
+if [ -f "$gen/gvtg-boot.service" ]; then
+	# Syntax alone, with gvtgctl stubbed: the installed unit is verified against the real
+	# binary after the package is installed (step 4).
+	mkdir -p "$work/unit"
+	sed "s|$sbin_gvtgctl|$stub|g" "$gen/gvtg-boot.service" \
+		>"$work/unit/gvtg-boot.service"
+	if (cd "$work/unit" && timeout 60 systemd-analyze verify --man=no \
+		"$work/unit/gvtg-boot.service") >"$work/verify.log" 2>&1 &&
+		! [ -s "$work/verify.log" ]; then
+		pass "systemd-analyze verify gvtg-boot.service (generated, gvtgctl stubbed)"
+	else
+		fail "systemd-analyze verify gvtg-boot.service (generated):"
+		show "$work/verify.log"
+	fi
+	for line in "ExecStart=$sbin_gvtgctl boot" "ExecStop=$sbin_gvtgctl boot --stop" \
+		"Type=oneshot" "RemainAfterExit=yes"; do
+		grep -qxF "$line" "$gen/gvtg-boot.service" ||
+			fail "gvtg-boot.service lacks '$line'"
+	done
+else
+	fail "no generated gvtg-boot.service in $gen"
+fi
+
+rule=$gen/85-gvtg-hook.rules
+if [ -f "$rule" ]; then
+	# Every program the rule runs (RUN's first word, and each "exec" of its shell command)
+	# must be a real absolute path that exists here or in what meson installed.
+	progs=$( (grep -o 'RUN+="[^" ]*' "$rule" | sed 's/RUN+="//'
+		grep -o 'exec [^ ;]*' "$rule" | sed 's/exec //') | sort -u)
+	ok=yes
+	for p in $progs; do
+		case $p in /*) [ -x "$p" ] || [ -x "$dest$p" ] || ok="no: $p is not executable" ;;
+		*) ok="no: $p is not an absolute path" ;; esac
+	done
+	[ -n "$progs" ] || ok="no RUN+= found"
+	if [ "$ok" = yes ]; then
+		pass "udev rule runs existing absolute paths: $(echo "$progs" | tr '\n' ' ')"
+	else
+		fail "udev rule: $ok"
+	fi
+	# Without systemd as PID 1 (as here) the rule's shell command runs gvtgctl boot itself.
+	cmd=$(sed -n "s/^ACTION==\"change\".*RUN+=\"\/bin\/sh -c '\(.*\)'\"$/\1/p" "$rule")
+	: >"$work/stub.calls"
+	if [ -n "$cmd" ] && [ ! -d /run/systemd/system ]; then
+		timeout 10 sh -c "${cmd//$sbin_gvtgctl/$stub}" || true
+		if [ "$(cat "$work/stub.calls")" = boot ]; then
+			pass "udev rule without systemd runs 'gvtgctl boot'"
+		else
+			fail "udev rule without systemd: gvtgctl calls were '$(cat "$work/stub.calls")'"
+		fi
+	fi
+	for m in 'ACTION=="change", ENV{MDEV_STATE}=="registered", RUN+=' \
+		'ACTION=="add", TEST=="mdev_supported_types", RUN+='; do
+		check "udev rule has '$m'" grep -qF "$m" "$rule"
+	done
+else
+	fail "no generated udev rule in $gen"
+fi
+
+shellcheck_files=("$contrib/ci-packaging.sh" "$contrib/debian/gvtg-hook.postinst"
+	"$contrib/debian/gvtg-hook.prerm" "$contrib/debian/gvtg-hook.postrm")
+[ -f "$gen/gvtg" ] && shellcheck_files+=("$gen/gvtg")
+if timeout 60 shellcheck "${shellcheck_files[@]}" >"$work/shellcheck.log" 2>&1; then
+	pass "shellcheck: sleep hook, maintainer scripts, this script"
+else
+	fail "shellcheck:"
+	show "$work/shellcheck.log" 40
+fi
+
+# ---- 3. Debian package ------------------------------------------------------------------
+# Build in a copy: dpkg-buildpackage writes debian/ and obj-*/ into the tree it builds.
+deb_src=$work/src
+mkdir -p "$deb_src"
+if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$src" && git ls-files -z --cached --others --exclude-standard) |
+		(cd "$src" && xargs -0 cp -a --parents -t "$deb_src" 2>/dev/null) || true
+else
+	tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./debian -cf - . |
+		tar -C "$deb_src" -xf -
+fi
+# Files deleted from the work tree but still in git's index cannot be copied: ignore.
+rm -rf "$deb_src/debian"
+cp -a "$contrib/debian" "$deb_src/debian"
+
+debs=()
+# nocheck: the unit suite is run by CI's own test step; set GVTG_DEB_BUILD_OPTIONS to change.
+if (cd "$deb_src" && DEB_BUILD_OPTIONS=${GVTG_DEB_BUILD_OPTIONS-nocheck} \
+	timeout 900 dpkg-buildpackage -us -uc -b) >"$work/dpkg-buildpackage.log" 2>&1; then
+	deb=$(find "$work" -maxdepth 1 -name "${pkg}_${version}_*.deb" | head -n 1)
+	if [ -n "$deb" ]; then
+		pass "dpkg-buildpackage -us -uc -b built $(basename "$deb")"
+		debs=("$deb")
+	else
+		fail "dpkg-buildpackage succeeded but no ${pkg}_${version}_*.deb (version mismatch?)"
+	fi
+else
+	fail "dpkg-buildpackage -us -uc -b:"
+	show "$work/dpkg-buildpackage.log" 40
+fi
+
+if [ ${#debs[@]} -gt 0 ]; then
+	deb=${debs[0]}
+	changes=$(find "$work" -maxdepth 1 -name "${pkg}_${version}_*.changes" | head -n 1)
+	lrc=0
+	timeout 300 lintian --display-info --fail-on error,warning "$changes" >"$work/lintian.log" 2>&1 ||
+		lrc=$?
+	if grep -q '^[EW]: ' "$work/lintian.log"; then
+		fail "lintian reports errors or warnings:"
+		grep '^[EW]: ' "$work/lintian.log" | sed -e 's/^/    /'
+	elif [ "$lrc" -ne 0 ]; then
+		fail "lintian did not run (exit $lrc):"
+		show "$work/lintian.log"
+	else
+		pass "lintian: no errors, no warnings ($(grep -c '^I: ' "$work/lintian.log" || true) info tags)"
+	fi
+
+	dpkg-deb -c "$deb" >"$work/deb-contents.txt"
+	dpkg-deb -I "$deb" conffiles >"$work/conffiles.txt" 2>/dev/null || true
+	check "/etc/gvtg-hook.conf is a conffile" grep -qx /etc/gvtg-hook.conf "$work/conffiles.txt"
+	check "the package links /etc/libvirt/hooks/qemu.d/50-gvtg-hook to the hook" grep -q \
+		' \./etc/libvirt/hooks/qemu\.d/50-gvtg-hook -> /usr/libexec/gvtg-hook/gvtg-hook$' \
+		"$work/deb-contents.txt"
+
+	# dpkg-shlibdeps must have seen the dlopen'd core module's libraries.
+	mkdir -p "$work/x"
+	dpkg-deb -x "$deb" "$work/x"
+	depends=$(dpkg-deb -f "$deb" Depends)
+	missing=""
+	for lib in $(readelf -d "$work/x/usr/libexec/gvtg-hook/gvtg-hook-core.so" 2>/dev/null |
+		sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		owner=$(dpkg -S "*/$lib" 2>/dev/null | grep -v -- '-dev\|:i386' | head -n 1 |
+			cut -d: -f1 || true)
+		case ", $depends" in *", $owner "* | *", $owner,"* | *", $owner") ;; *) missing+=" $lib($owner)" ;; esac
+	done
+	if [ -z "$missing" ]; then
+		pass "Depends covers the core module's libraries: $depends"
+	else
+		fail "Depends ($depends) lacks the core module's:$missing"
+	fi
+fi
+
+# ---- 4. install, remove, purge on this machine -----------------------------------------
+hook_link=/etc/libvirt/hooks/qemu.d/50-gvtg-hook
+pkg_status() { dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true; }
+msg_once='restart it once'
+
+after_install() {
+	local target out unit exe rules dev
+	if grep -q "$msg_once" "$work/dpkg-i.log"; then
+		pass "first installation tells the admin to restart the libvirt daemon"
+	else
+		fail "first installation does not mention the libvirt daemon restart"
+	fi
+
+	target=$(readlink -f "$hook_link" || true)
+	if [ -L "$hook_link" ] && [ -f "$target" ] && [ -x "$target" ]; then
+		pass "$hook_link resolves to the executable $target"
+	else
+		fail "$hook_link does not resolve to an executable (-> ${target:-nothing})"
+	fi
+	# The installed hook loads its core module and leaves a domain without vGPUs alone.
+	if [ -f "$src/tests/data/no-mdev.xml" ]; then
+		if out=$(timeout 20 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
+			"$hook_link" ci-pkg prepare begin - <"$src/tests/data/no-mdev.xml" \
+			2>"$work/hook.err") && [ -z "$out" ]; then
+			pass "installed hook: 'prepare begin' of a domain without vGPU: exit 0, no output"
+		else
+			fail "installed hook: 'prepare begin' of a domain without vGPU (stdout '$out'):"
+			show "$work/hook.err"
+		fi
+	fi
+	if [ "$(stat -c '%a' /run/gvtg-hook 2>/dev/null)" = 700 ]; then
+		pass "postinst created /run/gvtg-hook 0700 (systemd-tmpfiles)"
+	else
+		fail "/run/gvtg-hook was not created 0700 on installation"
+	fi
+
+	unit=$(dpkg -L "$pkg" | grep '/gvtg-boot\.service$' | head -n 1 || true)
+	if [ -n "$unit" ] && (cd / && timeout 60 systemd-analyze verify --man=no "$unit") \
+		>"$work/verify-installed.log" 2>&1 && ! [ -s "$work/verify-installed.log" ]; then
+		pass "systemd-analyze verify $unit (installed, real gvtgctl)"
+	else
+		fail "systemd-analyze verify ${unit:-gvtg-boot.service} (installed):"
+		show "$work/verify-installed.log"
+	fi
+	exe=$(dpkg -L "$pkg" | grep '/system-sleep/gvtg$' | head -n 1 || true)
+	exe=$(sed -n 's/^[[:space:]]*exec \([^ ]*\) .*/\1/p' "${exe:-/dev/null}")
+	if [ -n "$exe" ] && [ -x "$exe" ]; then
+		pass "installed sleep hook calls $exe, which exists"
+	else
+		fail "installed sleep hook calls a missing program '$exe'"
+	fi
+
+	rules=$(dpkg -L "$pkg" | grep '\.rules$' | head -n 1 || true)
+	dev=/sys/class/net/lo
+	[ -e "$dev" ] || dev=/sys/class/mem/null
+	timeout 30 udevadm test --action=add "$dev" >"$work/udev.log" 2>&1 || true
+	# udevadm names the file by its canonical path (/usr/lib/udev on merged /usr).
+	rules=$(basename "${rules:-85-gvtg-hook.rules}")
+	if grep -q "^Reading rules file: .*/$rules$" "$work/udev.log" &&
+		! grep -q "/$rules:[0-9]" "$work/udev.log"; then
+		pass "udevadm test reads $rules without complaint"
+	else
+		fail "udevadm test on ${rules:-the rule}:"
+		grep "${rules:-rules}" "$work/udev.log" | sed -e 's/^/    /'
+	fi
+
+	timeout 120 dpkg -i "$deb" >"$work/dpkg-reinstall.log" 2>&1 || true
+	if grep -q "$msg_once" "$work/dpkg-reinstall.log"; then
+		fail "reinstalling repeats the restart message"
+	else
+		pass "reinstalling the same version does not repeat the restart message"
+	fi
+}
+
+after_remove() {
+	if [ ! -e "$hook_link" ] && [ ! -L "$hook_link" ] && [ ! -e /usr/libexec/gvtg-hook ]; then
+		pass "dpkg -r removed the hook and its link"
+	else
+		fail "dpkg -r left the hook or its link behind"
+	fi
+	if grep -q '^# changed here$' /etc/gvtg-hook.conf 2>/dev/null &&
+		[ "$(pkg_status)" = config-files ]; then
+		pass "dpkg -r kept the changed conffile /etc/gvtg-hook.conf"
+	else
+		fail "dpkg -r did not keep /etc/gvtg-hook.conf (package state '$(pkg_status)')"
+	fi
+}
+
+after_purge() {
+	if [ ! -e /etc/gvtg-hook.conf ] && [ ! -e /run/gvtg-hook ] &&
+		{ [ -z "$(pkg_status)" ] || [ "$(pkg_status)" = not-installed ]; }; then
+		pass "dpkg -P removed the conffile, the state directory and the package record"
+	else
+		fail "dpkg -P left /etc/gvtg-hook.conf, /run/gvtg-hook or the package record"
+	fi
+}
+
+# Move aside what a non-packaged installation left where the package puts files; cleanup()
+# puts it back. Prints the first path another package owns, if any.
+move_aside() {
+	local f
+	while IFS= read -r f; do
+		f=${f#.}
+		f=${f%/}
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		if [ -d "$f" ] && [ ! -L "$f" ] && [ "$f" != /run/gvtg-hook ]; then
+			continue
+		fi
+		if dpkg -S "$f" >/dev/null 2>&1; then
+			echo "$f"
+			return
+		fi
+		mkdir -p "$backup$(dirname "$f")"
+		mv "$f" "$backup$f"
+		echo "$f" >>"$work/moved-aside"
+	done < <(awk '$1 !~ /^d/ { print $6 }' "$work/deb-contents.txt"; echo ./run/gvtg-hook)
+}
+
+if [ ${#debs[@]} -eq 0 ]; then
+	skip "install/remove/purge: no package was built"
+elif [ "${GVTG_PKG_INSTALL-yes}" = no ]; then
+	skip "install/remove/purge: GVTG_PKG_INSTALL=no"
+elif [ -n "$(pkg_status)" ] && [ "$(pkg_status)" != not-installed ]; then
+	skip "install/remove/purge: $pkg is already installed here ($(pkg_status)); not touching it"
+else
+	conflict=$(move_aside)
+	if [ -n "$conflict" ]; then
+		skip "install/remove/purge: $conflict belongs to another package"
+	elif timeout 120 dpkg -i "$deb" >"$work/dpkg-i.log" 2>&1; then
+		installed_by_us=yes
+		pass "dpkg -i $(basename "$deb")"
+		after_install
+		echo '# changed here' >>/etc/gvtg-hook.conf
+		if timeout 120 dpkg -r "$pkg" >"$work/dpkg-r.log" 2>&1; then
+			pass "dpkg -r $pkg"
+			after_remove
+		else
+			fail "dpkg -r $pkg:"
+			show "$work/dpkg-r.log"
+		fi
+		if timeout 120 dpkg -P "$pkg" >"$work/dpkg-p.log" 2>&1; then
+			installed_by_us=no
+			pass "dpkg -P $pkg"
+			after_purge
+		else
+			fail "dpkg -P $pkg:"
+			show "$work/dpkg-p.log"
+		fi
+	else
+		installed_by_us=yes
+		fail "dpkg -i $(basename "$deb"):"
+		show "$work/dpkg-i.log"
+	fi
+fi
+
+# ---- 5. RPM spec, PKGBUILD, versions ---------------------------------------------------
+spec=$contrib/rpm/gvtg-hook.spec
+if timeout 60 rpmspec -P "$spec" >"$work/spec.txt" 2>"$work/spec.err"; then
+	pass "rpmspec -P contrib/rpm/gvtg-hook.spec parses"
+else
+	fail "rpmspec -P contrib/rpm/gvtg-hook.spec:"
+	show "$work/spec.err"
+fi
+spec_version=$(timeout 60 rpmspec -q --srpm --qf '%{version}' "$spec" 2>/dev/null || true)
+pkgbuild_version=$(bash -c 'source "$1" && echo "$pkgver"' _ "$contrib/arch/PKGBUILD" 2>/dev/null || true)
+deb_version=$(dpkg-parsechangelog -l "$contrib/debian/changelog" -S Version 2>/dev/null || true)
+if [ "$spec_version" = "$version" ] && [ "$pkgbuild_version" = "$version" ] &&
+	[ "${deb_version%%-*}" = "$version" ]; then
+	pass "meson, debian/changelog, RPM spec and PKGBUILD agree on version $version"
+else
+	fail "versions differ: meson '$version', debian '$deb_version', rpm '$spec_version'," \
+		"arch '$pkgbuild_version'"
+fi
+# PKGBUILD variables are read by makepkg, not by the file itself (SC2034, SC2154).
+if bash -n "$contrib/arch/PKGBUILD" &&
+	shellcheck -s bash -e SC2034,SC2154 "$contrib/arch/PKGBUILD" \
+		"$contrib/arch/gvtg-hook.install" >"$work/pkgbuild.log" 2>&1 &&
+	bash -c 'source "$1" && declare -F build check package >/dev/null' _ \
+		"$contrib/arch/PKGBUILD"; then
+	pass "PKGBUILD parses, is shellcheck-clean, defines build, check and package"
+else
+	fail "PKGBUILD does not parse, is not shellcheck-clean or lacks build/check/package"
+	show "$work/pkgbuild.log"
+fi
+# The RPM and Arch file lists must name what meson installs (paths differ by distro macros
+# and arch-meson, so compare the base names).
+if [ -s "$work/expected.txt" ]; then
+	absent=""
+	while read -r _ f _; do
+		b=$(basename "$f")
+		grep -q "/$b\*\?$" "$spec" || absent+=" $b"
+	done <"$work/expected.txt"
+	if [ -z "$absent" ]; then
+		pass "RPM %files names every file meson installs"
+	else
+		fail "RPM %files lacks:$absent"
+	fi
+fi
+
+echo "$npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]
