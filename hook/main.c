@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	bool fatal = !strcmp(argv[2], "prepare");
 	char path[PATH_MAX];
 	core_path(path, sizeof(path));
-	void *core = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *core = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	gvtg_hook_run_fn run = core ? (gvtg_hook_run_fn)dlsym(core, "gvtg_hook_run") : NULL;
 	if (!run) {
 		const char *e = dlerror();

@@ -14,6 +14,9 @@
 
 /* More vGPUs than any host can give one domain; bounds the work on hostile input. */
 #define MAX_HOSTDEVS 64
+/* libvirt writes a handful of attributes per element.  libxml2 2.9 appends each new
+ * attribute by walking the element's list: 100000 attributes take minutes. */
+#define MAX_ATTRIBUTES 256
 
 static __thread char parse_error[256];
 
@@ -199,6 +202,44 @@ static int collect_metadata(xmlXPathContextPtr xp, struct gvtg_domain *d)
 	return 0;
 }
 
+/* Does any tag have more than MAX_ATTRIBUTES attributes?  Counts '=' outside quotes in
+ * tags; comments, processing instructions and CDATA are skipped so that a quote in them
+ * cannot shift the quote state.  Only the well-formed prefix of a document matters (the
+ * parser stops at the first error), and there the count is exact or higher. */
+static bool too_many_attributes(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	while ((p = memchr(p, '<', (size_t)(end - p)))) {
+		const char *close = NULL;
+		size_t left = (size_t)(end - p);
+		if (left >= 4 && !memcmp(p, "<!--", 4))
+			close = memmem(p + 4, left - 4, "-->", 3);
+		else if (left >= 9 && !memcmp(p, "<![CDATA[", 9))
+			close = memmem(p + 9, left - 9, "]]>", 3);
+		else if (left >= 2 && p[1] == '?')
+			close = memmem(p + 2, left - 2, "?>", 2);
+		else {
+			size_t n = 0;
+			char quote = 0;
+			for (p++; p < end && (quote || *p != '>'); p++) {
+				if (quote) {
+					if (*p == quote)
+						quote = 0;
+				} else if (*p == '\'' || *p == '"') {
+					quote = *p;
+				} else if (*p == '=' && ++n > MAX_ATTRIBUTES) {
+					return true;
+				}
+			}
+			continue;
+		}
+		if (!close)
+			return false;
+		p = close + 1;
+	}
+	return false;
+}
+
 int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_domain)
 {
 	parse_error[0] = '\0';
@@ -214,6 +255,11 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 	 * an attempt at entity expansion or external access. */
 	if (memmem(buf, len, "<!DOCTYPE", 9) || memmem(buf, len, "<!ENTITY", 8)) {
 		set_error("the domain XML has a <!DOCTYPE> or <!ENTITY>, which is not allowed");
+		return -EBADMSG;
+	}
+	if (too_many_attributes(buf, len)) {
+		set_error("an element of the domain XML has more than %d attributes",
+			  MAX_ATTRIBUTES);
 		return -EBADMSG;
 	}
 

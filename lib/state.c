@@ -137,7 +137,9 @@ static int record_parse(char *text, const char *uuid, struct gvtg_record *ret)
 	struct gvtg_record rec = { 0 };
 	bool have_origin = false;
 	memcpy(rec.uuid, uuid, sizeof(rec.uuid));
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#')
 			continue;
 		char *eq = strchr(line, '=');
@@ -265,7 +267,7 @@ int gvtg_records_list(struct gvtg_ctx *ctx, struct gvtg_record **ret_recs, size_
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		char u[GVTG_UUID_STRLEN + 1];
-		if (gvtg_uuid_normalize(de->d_name, u) < 0 || strcmp(u, de->d_name))
+		if (gvtg_uuid_normalize(de->d_name, u) < 0 || strcmp(u, de->d_name) != 0)
 			continue;
 		struct gvtg_record rec;
 		if (gvtg_record_read(ctx, u, &rec) < 0)

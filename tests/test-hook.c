@@ -29,7 +29,7 @@ static void setup(void)
 	fs = fakesys_new();
 	fakesys_gvt_host(fs);
 	/* the configuration path is built in (sysconfdir); find it from the tree's view */
-	snprintf(conf_path, sizeof(conf_path), "%s", GVTG_CONFIG_FILE + 1);
+	snprintf(conf_path, sizeof(conf_path), "%s", &GVTG_CONFIG_FILE[1]);
 	memset(&res, 0, sizeof(res));
 }
 

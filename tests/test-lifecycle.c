@@ -58,7 +58,7 @@ static void setup(void)
 	fakesys_add_device(fs, "0000:00:02.0", "i915-GVTg_V5_8", ADMIN);
 	fakesys_add_device(fs, "0000:00:02.0", "i915-GVTg_V5_4", OTHER);
 	fakesys_write(fs, "run/gvtg-hook/" OTHER, other_rec);
-	fakesys_write(fs, GVTG_CONFIG_FILE + 1, "[defaults]\ntype = i915-GVTg_V5_4\n");
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1], "[defaults]\ntype = i915-GVTg_V5_4\n");
 	fakesys_kernel_attach(fs);
 	memset(&res, 0, sizeof(res));
 }
@@ -159,7 +159,7 @@ START_TEST(lock_faults)
 	assert_untouched();
 
 	/* held by someone else: a bounded wait, then a clear error */
-	fakesys_write(fs, GVTG_CONFIG_FILE + 1,
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1],
 		      "[defaults]\ntype = i915-GVTg_V5_4\n[hook]\nlock_timeout = 0.3\n");
 	struct gvtg_ctx *ctx;
 	ck_assert_int_eq(gvtg_ctx_new(fakesys_root(fs), &ctx), 0);
@@ -200,7 +200,7 @@ START_TEST(adopt_and_keep_the_admins_vgpu)
 {
 	/* the domain uses the admin's vGPU (type _8: nothing explicit contradicts it when
 	 * the type comes from automatic choice, so drop the configured default) */
-	fakesys_write(fs, GVTG_CONFIG_FILE + 1, "");
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1], "");
 	snprintf(xml_path, sizeof(xml_path), "%s/dom.xml", fakesys_root(fs));
 	fakesys_write(fs, "dom.xml",
 		      "<domain><name>this</name><uuid>" THIS_DOM "</uuid><devices>"
@@ -217,7 +217,7 @@ START_TEST(adopt_and_keep_the_admins_vgpu)
 	assert_untouched();
 
 	/* an explicit type that differs: refused, nothing recorded */
-	fakesys_write(fs, GVTG_CONFIG_FILE + 1, "[defaults]\ntype = i915-GVTg_V5_4\n");
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1], "[defaults]\ntype = i915-GVTg_V5_4\n");
 	call("prepare", "begin");
 	ck_assert_int_eq(res.status, 1);
 	ck_assert(strstr(res.err, "it exists as 0000:00:02.0 type i915-GVTg_V5_8, but the "
@@ -226,7 +226,7 @@ START_TEST(adopt_and_keep_the_admins_vgpu)
 	assert_untouched();
 
 	/* made with gvtgctl create (record 'manual'): used, then given back idle */
-	fakesys_write(fs, GVTG_CONFIG_FILE + 1, "");
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1], "");
 	const char *manual = "origin=manual\ndomain_name=\ndomain_uuid=\nparent=0000:00:02.0\n"
 			     "type=i915-GVTg_V5_8\ntime=5\n";
 	fakesys_write(fs, "run/gvtg-hook/" ADMIN, manual);
@@ -273,7 +273,7 @@ END_TEST
 
 START_TEST(release_keep)
 {
-	fakesys_write(fs, GVTG_CONFIG_FILE + 1,
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1],
 		      "[defaults]\ntype = i915-GVTg_V5_4\n[hook]\nrelease = keep\n");
 	write_domain(1);
 	call("prepare", "begin");
