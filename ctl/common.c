@@ -121,37 +121,16 @@ int ctl_lock(struct ctl *c, const char *what)
 
 void ctl_describe_parents(struct ctl *c, char *out, size_t size)
 {
-	char **parents;
-	size_t n, used = 0;
-	snprintf(out, size, "none");
-	if (gvtg_parents_list(c->ctx, &parents, &n) < 0)
-		return;
-	for (size_t i = 0; i < n && used + 1 < size; i++) {
-		int k = snprintf(out + used, size - used, "%s%s", i ? ", " : "", parents[i]);
-		if (k < 0)
-			break;
-		used += (size_t)k;
-	}
-	gvtg_strv_free(parents, n);
+	gvtg_parents_summary(c->ctx, out, size);
+	if (!out[0])
+		snprintf(out, size, "none");
 }
 
 void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t size)
 {
-	struct gvtg_type *types;
-	size_t n, used = 0;
-	snprintf(out, size, "none");
-	if (gvtg_types_list(c->ctx, parent, &types, &n) < 0)
-		return;
-	for (size_t i = 0; i < n && used + 1 < size; i++) {
-		int k = snprintf(out + used, size - used, "%s%s (%d left)", i ? ", " : "",
-				 types[i].id, types[i].available < 0 ? 0 : types[i].available);
-		if (k < 0)
-			break;
-		used += (size_t)k;
-	}
-	if (used >= size && size > 4)
-		strcpy(out + size - 4, "...");
-	gvtg_types_free(types, n);
+	gvtg_types_summary(c->ctx, parent, 0, out, size);
+	if (!out[0])
+		snprintf(out, size, "none");
 }
 
 const char *ctl_source_string(enum gvtg_source s)

@@ -129,52 +129,12 @@ int gvtg_hook_read_input(int fd, char **ret_buf, size_t *ret_len)
 
 /* ---- messages that explain a refusal -------------------------------------------- */
 
-/* "i915-GVTg_V5_4 (1920x1200, 2 left), ..." for the types of a parent, optionally
- * only those with instances left. */
 static void describe_types(struct hook *h, const char *parent, bool only_free, char *out,
 			   size_t size)
 {
-	struct gvtg_type *types;
-	size_t n, used = 0;
-	out[0] = '\0';
-	if (gvtg_types_list(h->ctx, parent, &types, &n) < 0)
-		return;
-	for (size_t i = 0; i < n && used + 1 < size; i++) {
-		const struct gvtg_type *t = &types[i];
-		if (only_free && t->available <= 0)
-			continue;
-		struct gvtg_gvt_info info;
-		char what[96] = "";
-		if (t->description && gvtg_gvt_info_parse(t->description, &info) == 0 &&
-		    info.resolution[0])
-			snprintf(what, sizeof(what), "%s, ", info.resolution);
-		else if (t->name)
-			snprintf(what, sizeof(what), "%.60s, ", t->name);
-		int k = snprintf(out + used, size - used, "%s%s (%s%d left)", used ? ", " : "",
-				 t->id, what, t->available < 0 ? 0 : t->available);
-		if (k < 0)
-			break;
-		used += (size_t)k;
-	}
-	if (used >= size && size > 4)
-		strcpy(out + size - 4, "...");
-	gvtg_types_free(types, n);
-}
-
-static void describe_parents(struct hook *h, char *out, size_t size)
-{
-	char **parents;
-	size_t n, used = 0;
-	out[0] = '\0';
-	if (gvtg_parents_list(h->ctx, &parents, &n) < 0)
-		return;
-	for (size_t i = 0; i < n && used + 1 < size; i++) {
-		int k = snprintf(out + used, size - used, "%s%s", used ? ", " : "", parents[i]);
-		if (k < 0)
-			break;
-		used += (size_t)k;
-	}
-	gvtg_strv_free(parents, n);
+	gvtg_types_summary(h->ctx, parent,
+			   GVTG_SUMMARY_DETAILS | (only_free ? GVTG_SUMMARY_FREE_ONLY : 0), out,
+			   size);
 }
 
 static const char *config_path(const struct hook *h)
@@ -198,7 +158,7 @@ static void explain_placement_error(struct hook *h, const char *uuid,
 			 uuid, dn);
 		break;
 	case -ENOENT:
-		describe_parents(h, list, sizeof(list));
+		gvtg_parents_summary(h->ctx, list, sizeof(list));
 		fail_msg(h,
 			 "creating vGPU %s for domain '%s': mdev parent '%s' (from the %s) is not "
 			 "registered: GVT-g is not enabled on it or the PCI address is wrong. "
@@ -214,7 +174,7 @@ static void explain_placement_error(struct hook *h, const char *uuid,
 		break;
 	case -ENOTUNIQ:
 		if (!p->parent) {
-			describe_parents(h, list, sizeof(list));
+			gvtg_parents_summary(h->ctx, list, sizeof(list));
 			fail_msg(h,
 				 "creating vGPU %s for domain '%s': several mdev parents and none "
 				 "chosen: %s. Set parent= in the domain metadata (gvtgctl xml) or in "

@@ -107,6 +107,16 @@ int gvtg_mdev_remove(struct gvtg_ctx *ctx, const char *uuid);
  * write is still blocked then (the child is left to finish on its own). */
 int gvtg_mdev_remove_bounded(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms);
 
+/* One-line summaries for messages, "" when there is nothing; "..." ends a cut one.
+ * Parents: "0000:00:02.0, mtty".  Types: "i915-GVTg_V5_4 (2 left), ..." or with
+ * GVTG_SUMMARY_DETAILS "i915-GVTg_V5_4 (1920x1200, 2 left)"; GVTG_SUMMARY_FREE_ONLY
+ * leaves out the types with no instance left. */
+#define GVTG_SUMMARY_FREE_ONLY 1u
+#define GVTG_SUMMARY_DETAILS 2u
+void gvtg_parents_summary(struct gvtg_ctx *ctx, char *out, size_t size);
+void gvtg_types_summary(struct gvtg_ctx *ctx, const char *parent, unsigned flags, char *out,
+			size_t size);
+
 /* GVT-g's "description" of a type, decoded. Fields not present are 0 / "". */
 struct gvtg_gvt_info {
 	unsigned low_gm_mb;

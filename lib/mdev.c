@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -473,4 +474,64 @@ int gvtg_gvt_info_parse(const char *description, struct gvtg_gvt_info *ret_info)
 		return -EINVAL;
 	*ret_info = info;
 	return 0;
+}
+
+/* Append to a summary; false once it is full (then it ends in "..."). */
+static bool summary_add(char *out, size_t size, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static bool summary_add(char *out, size_t size, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(out + *used, size - *used, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= size - *used) {
+		if (size > 4)
+			strcpy(out + size - 4, "...");
+		*used = size;
+		return false;
+	}
+	*used += (size_t)k;
+	return true;
+}
+
+void gvtg_parents_summary(struct gvtg_ctx *ctx, char *out, size_t size)
+{
+	char **parents;
+	size_t n, used = 0;
+	out[0] = '\0';
+	if (gvtg_parents_list(ctx, &parents, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!summary_add(out, size, &used, "%s%s", i ? ", " : "", parents[i]))
+			break;
+	gvtg_strv_free(parents, n);
+}
+
+void gvtg_types_summary(struct gvtg_ctx *ctx, const char *parent, unsigned flags, char *out,
+			size_t size)
+{
+	struct gvtg_type *types;
+	size_t n, used = 0;
+	out[0] = '\0';
+	if (gvtg_types_list(ctx, parent, &types, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct gvtg_type *t = &types[i];
+		if ((flags & GVTG_SUMMARY_FREE_ONLY) && t->available <= 0)
+			continue;
+		struct gvtg_gvt_info info;
+		char what[96] = "";
+		if (!(flags & GVTG_SUMMARY_DETAILS))
+			;
+		else if (t->description && gvtg_gvt_info_parse(t->description, &info) == 0 &&
+			 info.resolution[0])
+			snprintf(what, sizeof(what), "%s, ", info.resolution);
+		else if (t->name)
+			snprintf(what, sizeof(what), "%.60s, ", t->name);
+		if (!summary_add(out, size, &used, "%s%s (%s%d left)", used ? ", " : "", t->id,
+				 what, t->available < 0 ? 0 : t->available))
+			break;
+	}
+	gvtg_types_free(types, n);
 }
