@@ -8,13 +8,17 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-build}" && pwd)
-prefix=$(meson introspect --buildoptions "$build" |
-    python3 -c 'import json,sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}["prefix"])')
-libexecdir=$(meson introspect --buildoptions "$build" |
-    python3 -c 'import json,sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}["libexecdir"])')
+option() {
+    meson introspect --buildoptions "$build" |
+        python3 -c 'import json,sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}[sys.argv[1]])' "$1"
+}
+prefix=$(option prefix)
+libexecdir=$(option libexecdir)
+sbindir=$(option sbindir)
 case $libexecdir in /*) ;; *) libexecdir=$prefix/$libexecdir ;; esac
+case $sbindir in /*) ;; *) sbindir=$prefix/$sbindir ;; esac
 hook=$libexecdir/gvtg-hook/gvtg-hook
-gvtgctl=$(command -v gvtgctl || echo "$prefix/sbin/gvtgctl")
+gvtgctl=$sbindir/gvtgctl
 for f in "$hook" "$gvtgctl"; do
     [ -x "$f" ] || { echo "demo: $f is not installed: run 'meson install -C $build' first" >&2; exit 1; }
 done
