@@ -94,17 +94,200 @@ stage "kernel $(uname -r), $(nproc) CPUs"
 # ---- the real mdev stack ------------------------------------------------------------
 
 load_ok=true
-for m in "$VM_KMODS/drivers/vfio/vfio.ko" "$VM_KMODS/drivers/vfio/vfio_iommu_type1.ko" \
-	"$VM_KMODS/drivers/vfio/mdev/mdev.ko" "$VM_SAMPLES/mtty.ko" "$VM_SAMPLES/mdpy.ko" \
-	"$VM_SAMPLES/mbochs.ko"; do
-	if ! out=$(insmod "$m" 2>&1); then
-		fail "insmod $(basename "$m"): $out"
+load() {
+	local out
+	if ! out=$(insmod "$1" 2>&1); then
+		fail "insmod $(basename "$1"): $out"
 		load_ok=false
 	fi
+}
+# mtty comes later, on its own: the udev rule's check watches its parent register.
+for m in "$VM_KMODS/drivers/vfio/vfio.ko" "$VM_KMODS/drivers/vfio/vfio_iommu_type1.ko" \
+	"$VM_KMODS/drivers/vfio/mdev/mdev.ko" "$VM_SAMPLES/mdpy.ko" "$VM_SAMPLES/mbochs.ko"; do
+	load "$m"
 done
-if ! $load_ok; then finish; fi
+
+# ---- the udev rule on a real parent's registration --------------------------------------
+
+# The generated rule, under a real systemd-udevd (no systemd as PID 1, so the rule runs
+# gvtgctl itself), sees mtty's parent register and creates the vGPU the configuration
+# marks boot = yes.  Everything it needs is put in place in the overlay and taken away
+# again, udevd included, so the checks after this one start from the same state.
+BOOT_U=5f0d8d2e-0000-4000-8000-00000000b007
+UDEVD=/lib/systemd/systemd-udevd
+rule_runs=/run/gvtg-rule-runs.log
+monitor_log=/run/gvtg-udev-monitor.log
+udev_up=false
+udevd_pid=
+monitor_pid=
+saved=()
+
+# The rule's gvtgctl path: a small wrapper that notes which event ran it, then runs the
+# built gvtgctl with the rule's arguments.
+udev_setup() {
+	local f rule_dst=/etc/udev/rules.d/85-gvtg-hook.rules
+	expect_true "the generated rule runs $GVTG_RULE_GVTGCTL boot" \
+		grep -qF "$GVTG_RULE_GVTGCTL boot" "$GVTG_UDEV_RULE"
+	# The rule hands the work to systemctl when systemd runs: it must not think so here.
+	if [[ -d /run/systemd/system ]]; then
+		fail "udev rule: /run/systemd/system exists in the guest"
+		return 1
+	fi
+	for f in "$GVTG_RULE_GVTGCTL" "$GVTG_CONFIG_FILE"; do
+		if [[ -e $f || -L $f ]]; then
+			mv -f "$f" "$f.gvtg-test-saved" && saved+=("$f")
+		fi
+		mkdir -p "$(dirname "$f")"
+	done
+	# First the rule's "change" line alone: the kernel's "add" for mtty's parent comes just
+	# before the registration, and the "add" line would create the vGPU whenever udevd
+	# handles that event after the registration.  The whole rule comes in for the coldplug.
+	mkdir -p /etc/udev/rules.d
+	grep -v '^ACTION=="add"' "$GVTG_UDEV_RULE" >"$rule_dst"
+	expect "the rule's change line alone: 1 change line, no add line" "1 0" \
+		"$(grep -c '^ACTION=="change"' "$rule_dst") $(grep -c '^ACTION=="add"' "$rule_dst")"
+	: >"$rule_runs"
+	cat >"$GVTG_RULE_GVTGCTL" <<-WRAP
+		#!/bin/sh
+		echo "run: ACTION=\$ACTION MDEV_STATE=\${MDEV_STATE:-} DEVPATH=\$DEVPATH args=\$*" >>$rule_runs
+		exec $GVTGCTL "\$@" >>$rule_runs 2>&1
+	WRAP
+	chmod 0755 "$GVTG_RULE_GVTGCTL"
+	cat >"$GVTG_CONFIG_FILE" <<-CONF
+		[$BOOT_U]
+		parent = mtty
+		type = mtty-1
+		boot = yes
+	CONF
+	# udevadm does nothing in a chroot unless told to go on: the guest runs in one.
+	export SYSTEMD_IGNORE_CHROOT=1
+	stage "starting systemd-udevd"
+	if ! out=$("$UDEVD" --daemon 2>&1); then
+		fail "systemd-udevd --daemon: $(head -c 300 <<<"$out")"
+		return 1
+	fi
+	udevd_pid=$(pgrep -x systemd-udevd | head -n1)
+	stage "systemd-udevd forked (pid ${udevd_pid:-?})"
+	if ! timeout 20 udevadm control --ping --timeout=15 >/dev/null 2>&1; then
+		fail "systemd-udevd answers udevadm control --ping within 15 s"
+		return 1
+	fi
+	pass "systemd-udevd runs without systemd as PID 1 ($(udevadm --version))"
+	stage "systemd-udevd answers"
+	udev_up=true
+	# Which events the kernel and udevd see for the parent and its devices, for the log.
+	timeout 60 udevadm monitor --kernel --udev --property --subsystem-match=mtty \
+		--subsystem-match=mdev >"$monitor_log" 2>&1 &
+	monitor_pid=$!
+	for _ in $(seq 1 50); do
+		grep -q '^UDEV - ' "$monitor_log" 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
+udev_teardown() {
+	local f
+	if [[ -n $monitor_pid ]]; then
+		kill "$monitor_pid" 2>/dev/null
+		wait "$monitor_pid" 2>/dev/null
+		echo "---- udevadm monitor --property (mtty, mdev)"
+		sed 's/^/monitor| /' "$monitor_log"
+	fi
+	echo "---- runs of the rule's gvtgctl"
+	sed 's/^/rule| /' "$rule_runs" 2>/dev/null
+	if [[ -n $udevd_pid ]]; then
+		timeout 15 udevadm control --exit --timeout=10 >/dev/null 2>&1
+		for _ in $(seq 1 50); do
+			kill -0 "$udevd_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$udevd_pid" 2>/dev/null; then
+			fail "systemd-udevd exits on udevadm control --exit within 5 s"
+			kill -KILL "$udevd_pid"
+		fi
+	fi
+	# libvirtd reads udev's database when there is one: leave none behind.
+	rm -rf /run/udev /etc/udev/rules.d/85-gvtg-hook.rules
+	rm -f "$GVTG_RULE_GVTGCTL" "$GVTG_CONFIG_FILE"
+	for f in "${saved[@]}"; do mv -f "$f.gvtg-test-saved" "$f"; done
+	unset SYSTEMD_IGNORE_CHROOT
+	stage "udev rule's setup taken away"
+}
+
+# wait_device UUID: up to 10 s for it to appear (udevd has finished its queue by then,
+# this only covers a slow worker)
+wait_device() {
+	for _ in $(seq 1 100); do
+		has_device "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+mdev_type_of() { basename "$(readlink "/sys/bus/mdev/devices/$1/mdev_type")"; }
+settle() { timeout 15 udevadm settle --timeout=10; }
+# ran_on FROM-LINE ACTION MDEV-STATE: a run of the rule's gvtgctl on that event for mtty's
+# parent, after the first FROM-LINE lines of the log
+ran_on() {
+	tail -n "+$(($1 + 1))" "$rule_runs" |
+		grep -qx "run: ACTION=$2 MDEV_STATE=$3 DEVPATH=/devices/virtual/mtty/mtty args=boot"
+}
+# boot_vgpu_made HOW: the boot vGPU exists as mtty-1 with a boot record
+boot_vgpu_made() {
+	expect_true "$1: the boot vGPU $BOOT_U exists" wait_device "$BOOT_U"
+	expect "$1: its mdev_type is mtty-1" "mtty-1" "$(mdev_type_of "$BOOT_U")"
+	expect_true "$1: gvtgctl's record says origin=boot" record_is "$BOOT_U" boot
+}
+boot_vgpu_removed() {
+	if out=$("$GVTGCTL" boot --stop 2>&1) && no_device "$BOOT_U" && no_records "$BOOT_U"; then
+		pass "$1: gvtgctl boot --stop removed it and its record"
+	else
+		fail "$1: gvtgctl boot --stop: $(head -c 300 <<<"$out")"
+		probe remove "$BOOT_U" >/dev/null
+		rm -f "/run/gvtg-hook/$BOOT_U"
+	fi
+}
+
+if [[ -z ${GVTG_UDEV_RULE:-} || ! -r $GVTG_UDEV_RULE ]]; then
+	skipped "udev rule: this build generates none"
+elif [[ -z ${GVTGCTL:-} || ! -x $GVTGCTL ]]; then
+	skipped "udev rule: gvtgctl is not built"
+elif [[ -z ${GVTG_RULE_GVTGCTL:-} || -z ${GVTG_CONFIG_FILE:-} ]]; then
+	skipped "udev rule: GVTG_RULE_GVTGCTL or GVTG_CONFIG_FILE not given (run through meson test)"
+elif [[ ! -x $UDEVD ]] || ! command -v udevadm >/dev/null; then
+	skipped "udev rule: $UDEVD or udevadm is missing (package udev)"
+else
+	udev_setup
+fi
+
+load "$VM_SAMPLES/mtty.ko"
+if ! $load_ok; then
+	udev_teardown
+	finish
+fi
 pass "vfio, vfio_iommu_type1, mdev, mtty, mdpy, mbochs loaded"
 stage "modules loaded"
+
+if $udev_up; then
+	expect_true "udevadm settle after loading mtty" settle
+	boot_vgpu_made "mtty registered"
+	expect_true "the rule ran on the kernel's change event with MDEV_STATE=registered" \
+		ran_on 0 change registered
+	boot_vgpu_removed "mtty registered"
+	# Coldplug: a parent registered before udevd started is found by the "add" line.
+	install -m 0644 "$GVTG_UDEV_RULE" /etc/udev/rules.d/85-gvtg-hook.rules
+	expect_true "udevadm control --reload with the whole generated rule" \
+		timeout 15 udevadm control --reload --timeout=10
+	parent_path=$(readlink -f /sys/class/mdev_bus/mtty)
+	runs_before=$(wc -l <"$rule_runs")
+	expect_true "udevadm trigger --action=add on ${parent_path#/sys}" \
+		timeout 15 udevadm trigger --action=add "$parent_path"
+	expect_true "udevadm settle after the trigger" settle
+	boot_vgpu_made "coldplug add"
+	expect_true "the rule ran on the triggered add event" ran_on "$runs_before" add ""
+	boot_vgpu_removed "coldplug add"
+	stage "udev rule checks done"
+fi
+udev_teardown
 
 # ---- a. the library against real sysfs --------------------------------------------------
 

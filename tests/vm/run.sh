@@ -13,6 +13,9 @@
 #
 # Environment: GVTG_HOOK, MDEV_PROBE (required), GVTGCTL (optional), GVTG_VM_CACHE,
 # GVTG_TEST_LOGDIR, GVTG_VM_TIMEOUT (seconds for the whole VM run, default 420).
+# For the udev rule's check (all optional; without them the guest skips it):
+# GVTG_UDEV_RULE (the generated 85-gvtg-hook.rules), GVTG_RULE_GVTGCTL (the gvtgctl path
+# written into it), GVTG_CONFIG_FILE (the configuration file gvtgctl was built to read).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,6 +53,8 @@ for var in GVTG_HOOK MDEV_PROBE; do
 done
 gvtgctl=${GVTGCTL:-}
 [[ -n $gvtgctl && ! -x $gvtgctl ]] && gvtgctl=
+udev_rule=${GVTG_UDEV_RULE:-}
+[[ -n $udev_rule && ! -r $udev_rule ]] && udev_rule=
 
 # The paths travel on the kernel command line: no spaces allowed there.
 for p in "$here" "$cache" "$GVTG_HOOK" "$MDEV_PROBE" "$gvtgctl"; do
@@ -193,6 +198,9 @@ envfile=$work/guest.env
 	printf 'GVTG_HOOK=%q\n' "$GVTG_HOOK"
 	printf 'MDEV_PROBE=%q\n' "$MDEV_PROBE"
 	printf 'GVTGCTL=%q\n' "$gvtgctl"
+	printf 'GVTG_UDEV_RULE=%q\n' "$udev_rule"
+	printf 'GVTG_RULE_GVTGCTL=%q\n' "${GVTG_RULE_GVTGCTL:-}"
+	printf 'GVTG_CONFIG_FILE=%q\n' "${GVTG_CONFIG_FILE:-}"
 	printf 'VM_KMODS=%q\n' "$kmods"
 	printf 'VM_SAMPLES=%q\n' "$samples"
 } >"$envfile"
