@@ -105,17 +105,12 @@ int cmd_boot(struct ctl *c, int argc, char **argv)
 		{ 0 },
 	};
 	bool stop = false;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt == OPT_STOP) {
+	int opt, exit_code;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0)
+		if (opt == OPT_STOP)
 			stop = true;
-			continue;
-		}
-		int r = ctl_common_option(c, opt, optarg);
-		if (r == CTL_CONTINUE)
-			continue;
-		return r == -1 ? ctl_bad_option(argv) : r;
-	}
+	if (opt == 0)
+		return exit_code;
 	if (optind < argc)
 		return ctl_usage_error("boot takes no arguments, not '%s'", argv[optind]);
 	if (ctl_open_config(c) < 0)
@@ -270,13 +265,9 @@ static int sleep_post(struct ctl *c)
 int cmd_sleep(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = { CTL_COMMON_OPTIONS, { 0 } };
-	int opt;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		int r = ctl_common_option(c, opt, optarg);
-		if (r == CTL_CONTINUE)
-			continue;
-		return r == -1 ? ctl_bad_option(argv) : r;
-	}
+	int exit_code;
+	if (ctl_next_option(c, argc, argv, "", options, NULL, &exit_code) == 0)
+		return exit_code;
 	if (argc - optind != 1 || (strcmp(argv[optind], "pre") && strcmp(argv[optind], "post")))
 		return ctl_usage_error("sleep takes 'pre' or 'post'");
 	bool pre = !strcmp(argv[optind], "pre");

@@ -557,17 +557,12 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ 0 },
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt == OPT_JSON) {
+	int opt, exit_code;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0)
+		if (opt == OPT_JSON)
 			c->json = true;
-			continue;
-		}
-		int r = ctl_common_option(c, opt, optarg);
-		if (r == CTL_CONTINUE)
-			continue;
-		return r == -1 ? ctl_bad_option(argv) : r;
-	}
+	if (opt == 0)
+		return exit_code;
 	if (optind < argc)
 		return ctl_usage_error("check takes no arguments, not '%s'", argv[optind]);
 	if (ctl_open(c) < 0)

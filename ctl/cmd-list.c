@@ -227,28 +227,19 @@ static int parse_json_only(struct ctl *c, int argc, char **argv, const char *syn
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ 0 },
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt == OPT_JSON) {
+	int opt, exit_code;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, synopsis, &exit_code)) > 0)
+		if (opt == OPT_JSON)
 			c->json = true;
-			continue;
-		}
-		int r = ctl_common_option(c, opt, optarg);
-		if (r == CTL_CONTINUE)
-			continue;
-		if (r == -1)
-			return ctl_bad_option(argv);
-		if (opt == OPT_HELP)
-			printf("\n%s\n", synopsis);
-		return r;
-	}
+	if (opt == 0)
+		return exit_code;
 	*ret_optind = optind;
 	return CTL_CONTINUE;
 }
 
 int cmd_list(struct ctl *c, int argc, char **argv)
 {
-	int first;
+	int first = 0;
 	int r = parse_json_only(c, argc, argv, "gvtgctl list [--json]", &first);
 	if (r != CTL_CONTINUE)
 		return r;
@@ -269,7 +260,7 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 
 int cmd_types(struct ctl *c, int argc, char **argv)
 {
-	int first;
+	int first = 0;
 	int r = parse_json_only(c, argc, argv, "gvtgctl types [PARENT] [--json]", &first);
 	if (r != CTL_CONTINUE)
 		return r;

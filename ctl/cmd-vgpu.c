@@ -24,19 +24,15 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 		{ 0 },
 	};
 	const char *parent = NULL, *type = NULL;
-	int opt, r;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt == OPT_PARENT) {
+	int opt, exit_code, r;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0) {
+		if (opt == OPT_PARENT)
 			parent = optarg;
-		} else if (opt == OPT_TYPE) {
+		else if (opt == OPT_TYPE)
 			type = optarg;
-		} else {
-			r = ctl_common_option(c, opt, optarg);
-			if (r == CTL_CONTINUE)
-				continue;
-			return r == -1 ? ctl_bad_option(argv) : r;
-		}
 	}
+	if (opt == 0)
+		return exit_code;
 	if (argc - optind > 1)
 		return ctl_usage_error("create takes at most one UUID, not '%s'", argv[optind + 1]);
 
@@ -107,17 +103,12 @@ int cmd_remove(struct ctl *c, int argc, char **argv)
 		{ 0 },
 	};
 	bool force = false;
-	int opt, r;
-	while ((opt = getopt_long(argc, argv, "f", options, NULL)) != -1) {
-		if (opt == OPT_FORCE || opt == 'f') {
+	int opt, exit_code, r;
+	while ((opt = ctl_next_option(c, argc, argv, "f", options, NULL, &exit_code)) > 0)
+		if (opt == OPT_FORCE || opt == 'f')
 			force = true;
-		} else {
-			r = ctl_common_option(c, opt, optarg);
-			if (r == CTL_CONTINUE)
-				continue;
-			return r == -1 ? ctl_bad_option(argv) : r;
-		}
-	}
+	if (opt == 0)
+		return exit_code;
 	if (argc - optind != 1)
 		return ctl_usage_error("remove takes exactly one UUID");
 	char uuid[GVTG_UUID_STRLEN + 1];

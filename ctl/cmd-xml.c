@@ -144,8 +144,8 @@ int cmd_xml(struct ctl *c, int argc, char **argv)
 	};
 	struct xml_opts o = { .display = DISPLAY_OFF };
 	const char *parent = NULL, *type = NULL;
-	int opt, r;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	int opt, exit_code;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0) {
 		switch (opt) {
 		case OPT_DISPLAY:
 			if (!strcmp(optarg, "off"))
@@ -174,13 +174,10 @@ int cmd_xml(struct ctl *c, int argc, char **argv)
 		case OPT_TYPE:
 			type = optarg;
 			break;
-		default:
-			r = ctl_common_option(c, opt, optarg);
-			if (r == CTL_CONTINUE)
-				continue;
-			return r == -1 ? ctl_bad_option(argv) : r;
 		}
 	}
+	if (opt == 0)
+		return exit_code;
 	if (argc - optind > 1)
 		return ctl_usage_error("xml takes at most one UUID, not '%s'", argv[optind + 1]);
 	if (optind < argc) {

@@ -52,6 +52,13 @@ enum {
 #define CTL_CONTINUE (-2)
 int ctl_common_option(struct ctl *c, int opt, const char *arg);
 
+/* The option loop of every command: returns the next option of the command's own
+ * (> 0), -1 when the options are done (optind is at the first argument), or 0 when the
+ * command must return *ret_exit now (--help, --version, a bad option).  Common options
+ * are handled on the way; synopsis (or NULL) is printed after the usage on --help. */
+int ctl_next_option(struct ctl *c, int argc, char **argv, const char *shortopts,
+		    const struct option *options, const char *synopsis, int *ret_exit);
+
 /* For getopt's '?': names the option in a usage error; returns CTL_EXIT_USAGE. */
 int ctl_bad_option(char **argv);
 

@@ -54,6 +54,26 @@ void ctl_usage(FILE *f)
 	      f);
 }
 
+int ctl_next_option(struct ctl *c, int argc, char **argv, const char *shortopts,
+		    const struct option *options, const char *synopsis, int *ret_exit)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
+		int r = ctl_common_option(c, opt, optarg);
+		if (r == CTL_CONTINUE)
+			continue;
+		if (r == -1 && opt != '?' && opt != ':')
+			return opt; /* the command's own */
+		if (r == -1)
+			r = ctl_bad_option(argv);
+		else if (opt == OPT_HELP && synopsis)
+			printf("\n%s\n", synopsis);
+		*ret_exit = r;
+		return 0;
+	}
+	return -1;
+}
+
 int ctl_common_option(struct ctl *c, int opt, const char *arg)
 {
 	switch (opt) {
