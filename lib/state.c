@@ -204,13 +204,25 @@ static void put(FILE *f, const char *key, const char *v)
 	fputc('\n', f);
 }
 
+/* Finish a state file built in an open_memstream(): write it atomically under the state
+ * directory (made when missing) and free the buffer, whatever happens. */
+static int commit_memstream(struct gvtg_ctx *ctx, const char *path, FILE *f, char **buf,
+			    size_t *len)
+{
+	int r = fclose(f) != 0 ? -ENOMEM : 0;
+	if (r == 0)
+		r = gvtg_io_mkdir_p(ctx, state_dir_rel(), 0700);
+	if (r == 0)
+		r = path ? gvtg_io_write_atomic(ctx, path, *buf, *len, 0600) : -ENOMEM;
+	free(*buf);
+	*buf = NULL;
+	return r;
+}
+
 int gvtg_record_write(struct gvtg_ctx *ctx, const struct gvtg_record *rec)
 {
 	char u[GVTG_UUID_STRLEN + 1];
 	int r = gvtg_uuid_normalize(rec->uuid, u);
-	if (r < 0)
-		return r;
-	r = gvtg_io_mkdir_p(ctx, state_dir_rel(), 0700);
 	if (r < 0)
 		return r;
 
@@ -228,14 +240,8 @@ int gvtg_record_write(struct gvtg_ctx *ctx, const struct gvtg_record *rec)
 	put(f, "type", rec->type);
 	fprintf(f, "time=%" PRId64 "\n", rec->time ? rec->time : (int64_t)time(NULL));
 	put(f, "remove_pending", rec->remove_pending ? "yes" : "no");
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
 	_cleanup_free_ char *path = record_path(u);
-	r = path ? gvtg_io_write_atomic(ctx, path, buf, len, 0600) : -ENOMEM;
-	free(buf);
-	return r;
+	return commit_memstream(ctx, path, f, &buf, &len);
 }
 
 int gvtg_record_delete(struct gvtg_ctx *ctx, const char *uuid)
@@ -315,9 +321,6 @@ int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v
 		int r = gvtg_io_unlink(ctx, path);
 		return r == -ENOENT ? 0 : r;
 	}
-	int r = gvtg_io_mkdir_p(ctx, state_dir_rel(), 0700);
-	if (r < 0)
-		return r;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -334,13 +337,7 @@ int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v
 		}
 		fprintf(f, "%s %s %s\n", v[i].uuid, v[i].parent, v[i].type);
 	}
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	r = gvtg_io_write_atomic(ctx, path, buf, len, 0600);
-	free(buf);
-	return r;
+	return commit_memstream(ctx, path, f, &buf, &len);
 }
 
 int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n)
