@@ -74,59 +74,6 @@ static const char *domain_name(const struct hook *h)
 	return h->domain_arg;
 }
 
-/* ---- reading the input -------------------------------------------------------- */
-
-int gvtg_hook_read_input(int fd, char **ret_buf, size_t *ret_len)
-{
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = malloc(cap + 1);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			if (cap > GVTG_XML_MAX) {
-				/* Drain the rest so libvirt's writer is not left blocked, but keep
-				 * nothing: the answer is already "too large". */
-				char sink[65536];
-				ssize_t n;
-				while ((n = read(fd, sink, sizeof(sink))) > 0 ||
-				       (n < 0 && errno == EINTR))
-					;
-				free(buf);
-				return -EFBIG;
-			}
-			cap *= 2;
-			char *nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EBADF || errno == EINVAL)
-				break; /* no stdin at all: same as empty */
-			int r = -errno;
-			free(buf);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > GVTG_XML_MAX) {
-		free(buf);
-		return -EFBIG;
-	}
-	buf[len] = '\0';
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* ---- messages that explain a refusal -------------------------------------------- */
 
 static void describe_types(struct hook *h, const char *parent, bool only_free, char *out,
@@ -753,7 +700,8 @@ enum hook_op gvtg_hook_classify(const char *op, const char *sub)
 	return HOOK_IGNORED;
 }
 
-int gvtg_hook_run(int argc, char **argv, int in_fd, FILE *err)
+int gvtg_hook_run(int argc, char **argv, const char *xml, size_t len, int read_error,
+		  FILE *err)
 {
 	struct hook h = { .err = err, .use_syslog = true };
 	if (argc != 5)
@@ -766,13 +714,9 @@ int gvtg_hook_run(int argc, char **argv, int in_fd, FILE *err)
 	/* Failing is only allowed to stop a start; after that, exit 0 whatever happens. */
 	int fail_code = op == HOOK_PREPARE ? 1 : 0;
 
-	char *buf = NULL;
-	size_t len = 0;
-	int r = gvtg_hook_read_input(in_fd, &buf, &len);
-	if (op == HOOK_IGNORED) {
-		free(buf);
+	int r = read_error;
+	if (op == HOOK_IGNORED)
 		return 0;
-	}
 	openlog("gvtg-hook", LOG_PID, LOG_DAEMON);
 	if (r == -EFBIG) {
 		if (op == HOOK_PREPARE)
@@ -787,8 +731,7 @@ int gvtg_hook_run(int argc, char **argv, int in_fd, FILE *err)
 		return fail_code;
 	}
 
-	r = gvtg_domain_parse(buf, len, &h.dom);
-	free(buf);
+	r = gvtg_domain_parse(xml, len, &h.dom);
 	if (r < 0) {
 		if (op == HOOK_PREPARE || r != -EBADMSG)
 			fail_msg(&h, "domain '%s': %s. libvirt passes the domain XML on stdin; "

@@ -16,9 +16,12 @@ enum hook_op gvtg_hook_classify(const char *op, const char *sub);
 /* Read all of fd, at most GVTG_XML_MAX bytes (-EFBIG above, after draining the rest). */
 int gvtg_hook_read_input(int fd, char **ret_buf, size_t *ret_len);
 
-/* Run the hook: argv as libvirt passes it, the domain XML on in_fd, messages to err.
- * Returns the exit status.  The root directory comes from GVTG_ROOT (secure_getenv). */
-int gvtg_hook_run(int argc, char **argv, int in_fd, FILE *err);
+/* Run the hook: argv as libvirt passes it, the domain XML that main() read from stdin
+ * (xml, len; read_error is what gvtg_hook_read_input() returned: 0, -EFBIG, -errno),
+ * messages to err.  Returns the exit status.  The root directory comes from GVTG_ROOT (secure_getenv). */
+int gvtg_hook_run(int argc, char **argv, const char *xml, size_t len, int read_error,
+		  FILE *err);
 
 /* The symbol main() looks up in the core module. */
-typedef int (*gvtg_hook_run_fn)(int argc, char **argv, int in_fd, FILE *err);
+typedef int (*gvtg_hook_run_fn)(int argc, char **argv, const char *xml, size_t len,
+				int read_error, FILE *err);

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -81,6 +82,9 @@ int main(int argc, char **argv)
 	}
 
 	bool fatal = !strcmp(argv[2], "prepare");
+	char *xml = NULL;
+	size_t len = 0;
+	int read_error = gvtg_hook_read_input(STDIN_FILENO, &xml, &len);
 	char path[PATH_MAX];
 	core_path(path, sizeof(path));
 	void *core = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
@@ -91,8 +95,10 @@ int main(int argc, char **argv)
 			"gvtg-hook: loading gvtg-hook-core.so beside the hook: %s. Reinstall "
 			"gvtg-hook\n",
 			e ? e : "symbol missing");
-		drain();
+		free(xml);
 		return fatal ? 1 : 0;
 	}
-	return run(argc, argv, STDIN_FILENO, stderr);
+	int status = run(argc, argv, xml, len, read_error, stderr);
+	free(xml);
+	return status;
 }

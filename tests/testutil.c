@@ -169,8 +169,12 @@ void hook_call(const char *root, const char *input, const char *dom, const char 
 	FILE *err = open_memstream(&buf, &len);
 	setenv("GVTG_ROOT", root, 1);
 	double t0 = now();
-	ret->status = gvtg_hook_run(5, argv, in, err);
+	char *xml = NULL;
+	size_t xml_len = 0;
+	int read_error = gvtg_hook_read_input(in, &xml, &xml_len);
+	ret->status = gvtg_hook_run(5, argv, xml, xml_len, read_error, err);
 	ret->seconds = now() - t0;
+	free(xml);
 	fclose(err);
 	close(in);
 	ret->err = buf;
