@@ -387,6 +387,30 @@ expect "post: it is mtty-1 again" mtty-1 "$(mdev_type_of "$BOOT_U")"
 expect_true "post: vgpu1's vGPU is untouched, its QEMU holds it" qemu_holds vgpu1 "$V1"
 expect "post: vgpu1 still runs" running "$(state vgpu1)"
 
+# The same through systemd: systemctl suspend runs the sleep hooks (pre, post) around the
+# kernel's suspend, stopped by pm_test after the freezer.  The idle boot vGPU is made anew
+# (kernfs gives the new directory another inode); vgpu1's is left alone.
+stage "systemctl suspend (pm_test=freezer)"
+ino=$(stat -c %i "/sys/bus/mdev/devices/$BOOT_U" 2>/dev/null)
+t0=$(now)
+echo freezer >/sys/power/pm_test
+timeout 120 systemctl suspend
+rc=$?
+echo none >/sys/power/pm_test
+expect "systemctl suspend (pm_test=freezer): exit status" 0 "$rc"
+sleep_log=$(journalctl -q -o short-monotonic --since "@$t0" 2>/dev/null | grep -E 'sleep|gvtg|[Ff]reez|PM: ')
+show "systemctl suspend" "$sleep_log"
+expect_true "systemd-sleep entered the sleep state and returned" \
+	contains "$sleep_log" "Entering sleep state" "System returned from sleep state"
+expect_true "no task refused to freeze" test -z "$(grep -E 'refusing to freeze|Freezing of tasks failed' <<<"$sleep_log")"
+made_anew() {
+	wait_for 10 has_device "$BOOT_U" &&
+		[[ -n $1 && $(stat -c %i "/sys/bus/mdev/devices/$BOOT_U") != "$1" ]]
+}
+expect_true "the hooks removed the idle boot vGPU and made it again" made_anew "$ino"
+expect_true "vgpu1's vGPU is untouched, its QEMU holds it" qemu_holds vgpu1 "$V1"
+expect "vgpu1 still runs" running "$(state vgpu1)"
+
 # ===================================================================== remove, purge ===
 stage "apt-get remove while vgpu1 runs"
 out=$(apt_get remove gvtg-hook 2>&1)
@@ -439,11 +463,15 @@ show "apt reinstall" "$out"
 expect "reinstall after purge: exit status" 0 "$rc"
 expect_true "reinstall after purge: the package says again to restart libvirtd" \
 	contains "$out" "systemctl restart libvirtd"
+t0=$(now)
 expect_true "systemctl restart libvirtd (vgpu1 running)" timeout 120 systemctl restart libvirtd
 expect "libvirtd runs confined" "libvirtd (enforce)" "$(confinement)"
 expect "vgpu1 survived the restart (the hook's reconnect)" running "$(state vgpu1)"
-expect_true "reconnect: the hook recorded vgpu1's vGPU again" \
-	grep -qx domain_name=vgpu1 "/run/gvtg-hook/$V1"
+# libvirtd reconnects to running domains in threads of their own, after it answers.
+reconnected() { grep -qx domain_name=vgpu1 "/run/gvtg-hook/$V1" 2>/dev/null; }
+expect_true "reconnect: the hook recorded vgpu1's vGPU again (within 30 s)" \
+	wait_for 30 reconnected
+show "journalctl -t gvtg-hook" "$(hook_journal "$t0")"
 destroy vgpu1
 # Adopted at the reconnect, not created by this installation: it stays, for the admin.
 expect_true "after the destroy, the vGPU left from before the purge is still there" \
