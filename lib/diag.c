@@ -43,9 +43,8 @@ static const struct gvtg_cause_row table[] = {
 	  "vGPU",
 	  "Raise the aperture size in the firmware setup" },
 	{ GVTG_CAUSE_TYPE_UNKNOWN, "type-not-found", GVTG_DIAG_ERROR,
-	  "parent {parent} has no type '{type}'{[ (from the {source})]}{[; did you mean "
-	  "'{detail}'?]}",
-	  "Choose one of its types: {types}" },
+	  "parent {parent} has no type '{type}'{[ (from the {source})]}",
+	  "{[Did you mean '{detail}'? ]}Choose one of its types: {types}" },
 	{ GVTG_CAUSE_NAME_INVALID, "invalid-name", GVTG_DIAG_ERROR,
 	  "the parent or type{[ '{detail}']}{[ (from the {source})]} is not a valid sysfs name "
 	  "(letters, digits and ._:-+@, no '/', no leading '.')",
@@ -153,6 +152,8 @@ static const struct gvtg_cause_row table[] = {
 	  "loading gvtg-hook-core.so beside the hook: {detail}", "Reinstall gvtg-hook" },
 	{ GVTG_CAUSE_ROOT_UNREADABLE, "root-unreadable", GVTG_DIAG_ERROR,
 	  "opening the root directory {file}: {strerror}", "Check GVTG_ROOT or --root" },
+	{ GVTG_CAUSE_OUTPUT_FAILED, "output-failed", GVTG_DIAG_ERROR,
+	  "printing the output, stdout: {strerror}", "Check where the output goes" },
 	{ GVTG_CAUSE_INTERNAL, "internal", GVTG_DIAG_ERROR, "{strerror}",
 	  "Try again; report it if it persists" },
 	{ GVTG_CAUSE_DONE_CREATED, "created", GVTG_DIAG_NOTICE,
@@ -548,6 +549,7 @@ void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *typ
 {
 	struct gvtg_type *types;
 	size_t n, best = SIZE_MAX;
+	bool tie = false;
 	out[0] = '\0';
 	if (!type || !parent || gvtg_types_list(ctx, parent, &types, &n) < 0)
 		return;
@@ -564,8 +566,14 @@ void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *typ
 			dist = edit_distance(type, id);
 		if (dist < best && dist <= 3) {
 			best = dist;
+			tie = false;
 			snprintf(out, size, "%s", id);
+		} else if (dist == best) {
+			tie = true;
 		}
 	}
+	/* Two as close: a guess would mislead. */
+	if (tie)
+		out[0] = '\0';
 	gvtg_types_free(types, n);
 }

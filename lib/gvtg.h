@@ -338,6 +338,7 @@ enum gvtg_cause {
 	GVTG_CAUSE_INPUT_UNREADABLE,
 	GVTG_CAUSE_MODULE_LOAD,         /* printed by the executable, which has no library */
 	GVTG_CAUSE_ROOT_UNREADABLE,
+	GVTG_CAUSE_OUTPUT_FAILED,       /* gvtgctl's stdout */
 	GVTG_CAUSE_INTERNAL,            /* out of memory, fork failed...: errno named */
 	/* notices: what was done */
 	GVTG_CAUSE_DONE_CREATED,

@@ -1023,7 +1023,7 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 	if (lock < 0)
 		return lock;
 	char made[MAX_VGPUS][GVTG_UUID_STRLEN + 1];
-	size_t n_made = 0, n_boot = 0;
+	size_t n_made = 0, n_boot = 0, n_exist = 0;
 	int r = 0;
 	for (size_t i = 0; i < cfg->n_devices && r >= 0; i++) {
 		const struct gvtg_config_device *cd = &cfg->devices[i];
@@ -1048,8 +1048,7 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 				snprintf(d.detail, sizeof(d.detail), "%s type %s", p.parent, p.type);
 				r = report(ctx, &d, GVTG_CAUSE_EXISTS_ELSEWHERE, -EEXIST);
 			} else {
-				copy(d.detail, sizeof(d.detail), "it exists already");
-				report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
+				n_exist++;
 			}
 			gvtg_device_clear(&dev);
 			gvtg_placement_clear(&p);
@@ -1090,6 +1089,8 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		}
 	} else if (n_boot == 0) {
 		nothing(ctx, GVTG_OP_BOOT, "boot: no vGPU has boot = yes in the configuration");
+	} else if (n_exist == n_boot) {
+		nothing(ctx, GVTG_OP_BOOT, "boot: every boot vGPU exists already");
 	}
 	lock_drop(ctx, lock);
 	return r < 0 ? r : 0;
@@ -1147,12 +1148,8 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		if (rec->origin != GVTG_ORIGIN_BOOT || !exists)
 			continue;
 		acted++;
-		if (gvtg_record_in_use(rec)) {
-			snprintf(d.detail, sizeof(d.detail), "domain '%s' holds it",
-				 rec->domain_name ? rec->domain_name : rec->domain_uuid);
-			report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
-			continue;
-		}
+		if (gvtg_record_in_use(rec))
+			continue; /* said after the removals */
 		if (check_not_held(ctx, &d, rec->uuid) < 0) {
 			failed++;
 			continue;
@@ -1162,6 +1159,16 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 	}
 	finish_removals(ctx, GVTG_OP_BOOT_REMOVE, NULL, recs, idx, n_remove,
 			cfg->remove_timeout_ms, &failed);
+	for (size_t i = 0; i < n; i++) {
+		struct gvtg_record *rec = &recs[i];
+		if (rec->origin != GVTG_ORIGIN_BOOT || !gvtg_record_in_use(rec))
+			continue;
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_BOOT_REMOVE, rec->uuid, NULL);
+		snprintf(d.detail, sizeof(d.detail), "domain '%s' holds it",
+			 rec->domain_name ? rec->domain_name : rec->domain_uuid);
+		report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
+	}
 	gvtg_records_free(recs, n);
 	if (acted == 0)
 		nothing(ctx, GVTG_OP_BOOT, "boot --stop: no boot vGPU to remove");
