@@ -111,7 +111,7 @@ int ctl_open_config(struct ctl *c)
 		return r;
 	r = gvtg_config_load(c->ctx, c->config, &c->cfg);
 	if (r < 0) {
-		gvtg_diag_config(c->ctx, c->cfg, c->config, r, GVTG_OP_NONE, NULL, NULL);
+		gvtg_diag_config(c->ctx, c->cfg, c->config, r, GVTG_OP_CONFIG, NULL, NULL);
 		return r;
 	}
 	return 0;

@@ -93,8 +93,7 @@ static struct gvtg_config *load_config(struct hook *h, enum hook_op op)
 	int r = gvtg_config_load(h->ctx, NULL, &cfg);
 	if (r >= 0)
 		return cfg;
-	gvtg_diag_config(h->ctx, cfg, NULL, r, op == HOOK_PREPARE ? GVTG_OP_START : GVTG_OP_STOP,
-			 h->domain_arg, NULL);
+	gvtg_diag_config(h->ctx, cfg, NULL, r, GVTG_OP_CONFIG, h->domain_arg, NULL);
 	if (op == HOOK_PREPARE) {
 		gvtg_config_free(cfg);
 		return NULL;

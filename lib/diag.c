@@ -133,7 +133,7 @@ static const struct gvtg_cause_row table[] = {
 	  "{file}, line {line}: {detail}",
 	  "Fix the file (see gvtg-hook.conf(5)); 'gvtgctl check' reports the same" },
 	{ GVTG_CAUSE_CONFIG_UNREADABLE, "config-unreadable", GVTG_DIAG_ERROR,
-	  "{file}: {strerror}{[ ({detail})]}",
+	  "{file} cannot be read: {strerror}{[ ({detail})]}",
 	  "Make it a readable text file of at most 1 MiB; running domains are still released "
 	  "with the defaults" },
 	{ GVTG_CAUSE_XML_ERROR, "xml-error", GVTG_DIAG_ERROR,
@@ -244,7 +244,7 @@ static const char *op_template(enum gvtg_op op)
 	case GVTG_OP_STOP: return "releasing the vGPUs{[ of domain '{domain}']}";
 	case GVTG_OP_BOOT: return "boot vGPUs";
 	case GVTG_OP_SLEEP: return "vGPUs and suspend";
-	case GVTG_OP_CONFIG: return "reading the configuration";
+	case GVTG_OP_CONFIG: return "reading the configuration{[ for domain '{domain}']}";
 	case GVTG_OP_READ_XML: return "reading the domain XML{[ of '{domain}']}";
 	case GVTG_OP_READ_STATE: return "reading the ownership records";
 	}

@@ -1044,7 +1044,10 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 			if (bad) {
 				diag_place(&d, dev.parent ? dev.parent : "?",
 					   dev.type ? dev.type : "?");
-				copy(d.source, sizeof(d.source), "configuration");
+				copy(d.source, sizeof(d.source),
+				     gvtg_source_to_string(dev.type && strcmp(p.type, dev.type)
+								   ? p.type_source
+								   : p.parent_source));
 				snprintf(d.detail, sizeof(d.detail), "%s type %s", p.parent, p.type);
 				r = report(ctx, &d, GVTG_CAUSE_EXISTS_ELSEWHERE, -EEXIST);
 			} else {

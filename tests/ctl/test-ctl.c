@@ -483,7 +483,8 @@ START_TEST(create_bad_config)
 	fakesys_write(fs, CONF, "[defaults]\ntypo = 1\n");
 	run("--config", "/" CONF, "create", "--type", T4, UA, NULL);
 	assert_rc(1);
-	assert_err_has("gvtgctl: /" CONF ", line 2: unknown key 'typo'");
+	assert_err_has("gvtgctl: reading the configuration: /" CONF
+		       ", line 2: unknown key 'typo'");
 	ck_assert_str_eq(file(TYPES "/" T4 "/create"), "");
 }
 END_TEST
