@@ -98,7 +98,7 @@ static const struct gvtg_cause_row table[] = {
 	  "Shut '{holder}' down first (its stop releases the vGPU), or use another UUID; if "
 	  "'{holder}' is not running, 'gvtgctl remove --force {uuid}'" },
 	{ GVTG_CAUSE_HELD_BY_PROCESS, "held-by-process", GVTG_DIAG_ERROR,
-	  "process {pid} ({comm}) holds its VFIO group {group}, so the vGPU is in use and a "
+	  "process {pid} ({comm}) has the vGPU's VFIO node {node} open, so it is in use and a "
 	  "removal would block",
 	  "Stop that process (a QEMU using the vGPU) first; a vGPU in use is never removed" },
 	{ GVTG_CAUSE_EXISTS, "vgpu-exists", GVTG_DIAG_ERROR,
@@ -145,10 +145,10 @@ static const struct gvtg_cause_row table[] = {
 	  "the domain XML has no <uuid>, so ownership cannot be recorded",
 	  "Give the domain a <uuid> (virsh edit)" },
 	{ GVTG_CAUSE_INPUT_TOO_LARGE, "input-too-large", GVTG_DIAG_ERROR,
-	  "the domain XML on stdin is larger than {max_mib} MiB; refusing it",
+	  "it is larger than {max_mib} MiB; refusing it",
 	  "Shorten the domain definition" },
 	{ GVTG_CAUSE_INPUT_UNREADABLE, "input-unreadable", GVTG_DIAG_ERROR,
-	  "reading the domain XML from stdin: {strerror}",
+	  "stdin cannot be read: {strerror}",
 	  "libvirt passes the domain XML on stdin; run the hook as libvirt does" },
 	{ GVTG_CAUSE_MODULE_LOAD, "module-load", GVTG_DIAG_ERROR,
 	  "loading gvtg-hook-core.so beside the hook: {dlerror}", "Reinstall gvtg-hook" },
@@ -289,7 +289,7 @@ static const char *fact(const struct gvtg_diag *d, const char *name, size_t n, c
 	if (IS("types")) return d->types;
 	/* detail, under the name that says what it holds in each row */
 	if (IS("detail") || IS("parents") || IS("suggestion") || IS("name") || IS("mismatch") ||
-	    IS("wanted") || IS("reason") || IS("left") || IS("group") || IS("consequence") ||
+	    IS("wanted") || IS("reason") || IS("left") || IS("node") || IS("consequence") ||
 	    IS("what") || IS("max_mib") || IS("dlerror"))
 		return d->detail;
 	if (IS("state")) return gvtg_state_dir();

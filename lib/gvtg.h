@@ -444,6 +444,12 @@ void gvtg_diag_xml(struct gvtg_ctx *ctx, int r, const char *domain,
 void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
 		       size_t size);
 
+/* A failed gvtg_placement_resolve() (r, p as it returned them) for a vGPU placed by hand
+ * (parent, type: the command line's, NULL when not given), reported in the table's words. */
+void gvtg_placement_explain(struct gvtg_ctx *ctx, const struct gvtg_config *cfg,
+			    const char *uuid, const struct gvtg_placement *p, int r,
+			    const char *parent, const char *type);
+
 /* ---- lifecycle (lifecycle.c): acquire, release, reconnect, by hand, boot, sleep ------- */
 
 /*
