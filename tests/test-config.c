@@ -475,7 +475,10 @@ static struct gvtg_config *parse_example(const char *text, const char *what)
 START_TEST(readme_examples)
 {
 	char *readme = slurp_source("README.md");
+	const char *section = strstr(readme, "\n### Configuration");
+	ck_assert_ptr_nonnull(section);
 	int blocks = 0;
+	bool seen_config = false;
 	for (char *p = strstr(readme, "\n```ini\n"); p; p = strstr(p, "\n```ini\n")) {
 		p += strlen("\n```ini\n");
 		char *end = strstr(p, "\n```");
@@ -483,8 +486,10 @@ START_TEST(readme_examples)
 		*end = '\0';
 		struct gvtg_config *c = parse_example(p, "README.md");
 		ck_assert_int_gt(check_documented(c, p, "README.md"), 0);
-		if (blocks++ == 0) {
-			/* the first block is the Configuration section's: every setting */
+		blocks++;
+		if (p > section && !seen_config) {
+			/* the Configuration section's example: every setting */
+			seen_config = true;
 			ck_assert_str_eq(c->parent, "0000:00:02.0");
 			ck_assert_str_eq(c->type, "i915-GVTg_V5_4");
 			ck_assert_int_eq(c->release, GVTG_RELEASE_REMOVE);
@@ -498,6 +503,7 @@ START_TEST(readme_examples)
 		gvtg_config_free(c);
 		p = end + 1;
 	}
+	ck_assert(seen_config);
 	ck_assert_int_ge(blocks, 1);
 	free(readme);
 }
