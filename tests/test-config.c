@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fakesys.h"
 #include "gvtg.h"
@@ -394,6 +395,73 @@ START_TEST(hook_with_fifo_config)
 }
 END_TEST
 
+/* gvtgctl check reads the file through the same loader: each case is a FAIL that names
+ * the line and quotes it. */
+static char *check_output(const char *root, const char *gvtgctl)
+{
+	char cmd[8192];
+	/* timeout: a hang must fail the test, not leave a process behind */
+	snprintf(cmd, sizeof(cmd), "timeout 20 '%s' --root '%s' --config /etc/t.conf check 2>&1",
+		 gvtgctl, root);
+	FILE *f = popen(cmd, "re");
+	ck_assert_ptr_nonnull(f);
+	static char out[16384];
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	char *line = strstr(out, "configuration /etc/t.conf");
+	ck_assert_msg(line != NULL, "no configuration line in: %s", out);
+	while (line > out && line[-1] != '\n')
+		line--;
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
+START_TEST(check_reports_each_error)
+{
+	/* built beside the hook: <build>/hook/gvtg-hook, <build>/ctl/gvtgctl */
+	char gvtgctl[4096];
+	const char *hook = getenv("GVTG_HOOK");
+	ck_assert_ptr_nonnull(hook);
+	snprintf(gvtgctl, sizeof(gvtgctl), "%s", hook);
+	char *slash = strstr(gvtgctl, "/hook/gvtg-hook");
+	ck_assert_ptr_nonnull(slash);
+	strcpy(slash, "/ctl/gvtgctl");
+	ck_assert_int_eq(access(gvtgctl, X_OK), 0);
+
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[defaults]\ntype = i915-GVTg_V5_4\n  i915-GVTg_V5_8\n",
+		  "FAIL  configuration /etc/t.conf, line 3: '  i915-GVTg_V5_8' is indented" },
+		{ "[defaults]\ntype = i915-GVTg_V5_4\ntype = i915-GVTg_V5_8\n",
+		  "FAIL  configuration /etc/t.conf, line 3: 'type = i915-GVTg_V5_8' sets 'type' a "
+		  "second time" },
+		{ "[hook]\n[sleep]\n[hook]\n",
+		  "FAIL  configuration /etc/t.conf, line 3: '[hook]' appears a second time" },
+		{ "[defaults]\nno equals\ntype = ../../etc\n",
+		  "FAIL  configuration /etc/t.conf, line 2: 'no equals' is not a setting" },
+		{ "[hook]\nrelease = keep   # or remove\n",
+		  "PASS  configuration /etc/t.conf valid" },
+	};
+	struct fakesys *fs = fakesys_new();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		fakesys_write(fs, "etc/t.conf", cases[i].text);
+		const char *got = check_output(fakesys_root(fs), gvtgctl);
+		ck_assert_msg(!strncmp(got, cases[i].want, strlen(cases[i].want)),
+			      "got '%s', want '%s'", got, cases[i].want);
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/etc/t.conf", fakesys_root(fs));
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	const char *got = check_output(fakesys_root(fs), gvtgctl);
+	ck_assert_msg(strstr(got, "FAIL  configuration /etc/t.conf: a FIFO, not a regular file"),
+		      "got '%s'", got);
+	fakesys_free(fs);
+}
+END_TEST
+
 /* ---- every example in the documentation parses to the values it shows ---- */
 
 static char *slurp_source(const char *rel)
@@ -603,6 +671,7 @@ int main(void)
 	tcase_add_test(tc, text_encodings);
 	tcase_add_test(tc, unreadable_files);
 	tcase_add_test(tc, hook_with_fifo_config);
+	tcase_add_test(tc, check_reports_each_error);
 	tcase_add_test(tc, readme_examples);
 	tcase_add_test(tc, man_page_example);
 	tcase_add_test(tc, shipped_file);
