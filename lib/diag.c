@@ -135,9 +135,9 @@ static const struct gvtg_cause_row table[] = {
 	  "{file}, line {line}: {what}",
 	  "Fix the file (see gvtg-hook.conf(5)); 'gvtgctl check' reports the same" },
 	{ GVTG_CAUSE_CONFIG_UNREADABLE, "config-unreadable", GVTG_DIAG_ERROR,
-	  "{file} cannot be read: {strerror}{[ ({what})]}",
-	  "Make it a readable text file of at most 1 MiB; running domains are still released "
-	  "with the defaults" },
+	  "{file} cannot be used: {what}",
+	  "Until it is fixed new starts are refused; running domains are still released with "
+	  "the defaults" },
 	{ GVTG_CAUSE_XML_ERROR, "xml-error", GVTG_DIAG_ERROR,
 	  "the XML is not well-formed: line {line}: {what}", FIX_XML },
 	{ GVTG_CAUSE_XML_INVALID, "xml-invalid", GVTG_DIAG_ERROR, "{what}", FIX_XML },
@@ -435,16 +435,18 @@ void gvtg_diag_config(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const
 	const char *p = cfg && cfg->path ? cfg->path : path ? path : gvtg_config_default_path();
 	snprintf(d.file, sizeof(d.file), "%s%s", p[0] == '/' ? "" : "/", p);
 	enum gvtg_cause cause;
-	if (r == -EBADMSG && cfg) {
+	if (r == -EBADMSG && cfg && cfg->error_line > 0) {
 		d.line = cfg->error_line;
 		copy(d.detail, sizeof(d.detail), cfg->error);
 		cause = GVTG_CAUSE_CONFIG_ERROR;
 	} else {
-		d.err = r == -EFBIG ? EFBIG : -r;
-		if (r == -EFBIG)
-			copy(d.detail, sizeof(d.detail), "larger than 1 MiB");
-		else if (r == -EBADMSG)
-			copy(d.detail, sizeof(d.detail), "not UTF-8 text");
+		/* The whole file: the parser's words when it has some (a directory, too
+		 * large, UTF-16...), else the errno's. */
+		d.err = -r;
+		if (cfg && cfg->error[0])
+			copy(d.detail, sizeof(d.detail), cfg->error);
+		else
+			snprintf(d.detail, sizeof(d.detail), "cannot read it: %s", strerror(-r));
 		cause = GVTG_CAUSE_CONFIG_UNREADABLE;
 	}
 	gvtg_diag_report(ctx, &d, cause);
