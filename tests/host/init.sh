@@ -5,7 +5,8 @@
 # host's root over 9p, the mdev stack and the sample drivers (as kvmgt would be loaded
 # early), the tree (read-only, from the host's cache) under a tmpfs overlay as the root,
 # the host's root at /host, then systemd as PID 1.  Only two things are added to the
-# tree, in the overlay: the unit that runs the checks, and no login prompt on the console.
+# tree, in the overlay: the unit that runs the checks, and no login prompt on the console;
+# the upper layer is at /mnt.
 export PATH=/bin
 busybox mkdir -p /proc /sys /dev /mnt/host /mnt/rw /newroot
 busybox mount -t proc proc /proc
@@ -89,6 +90,9 @@ StandardError=journal+console
 UNIT
 busybox ln -s /dev/null "$u/serial-getty@ttyS0.service"
 
+# The overlay's upper layer holds everything written since boot: the checks look there
+# for what a purge left, rather than walk the whole tree over 9p.
+busybox mount --move /mnt/rw /newroot/mnt || fail "moving the upper layer to /mnt failed"
 busybox mount --move /dev /newroot/dev || fail "moving /dev failed"
 busybox umount /proc /sys
 echo "GVTG-INIT: switching to systemd on $tree"

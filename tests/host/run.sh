@@ -101,6 +101,9 @@ say "kernel $abi, sample drivers, initramfs ($((SECONDS - t0)) s)"
 
 # ---- what the guest needs to know (host paths; the guest sees them under /host) ---------
 
+# The guest reads its script from this run's copy: editing the source during a run
+# changes nothing under it.
+cp "$here/guest.sh" "$work/guest.sh"
 envfile=$work/guest.env
 {
 	printf 'DEB=%q\n' "$pkg_deb"
@@ -122,7 +125,7 @@ timeout --kill-after=10 "$vm_timeout" qemu-system-x86_64 \
 	-accel tcg -machine pc -m 2048 -smp 2 \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 loglevel=4 panic=-1 oops=panic mitigations=off gvtg.tree=$tree gvtg.script=$here/guest.sh gvtg.env=$envfile gvtg.kmods=$kmods gvtg.samples=$samples" \
+	-append "console=ttyS0 loglevel=4 panic=-1 oops=panic mitigations=off gvtg.tree=$tree gvtg.script=$work/guest.sh gvtg.env=$envfile gvtg.kmods=$kmods gvtg.samples=$samples" \
 	-serial "file:$console" -serial "file:$results" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	</dev/null >"$logdir/qemu.log" 2>&1 || vm_rc=$?
