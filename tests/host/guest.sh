@@ -455,7 +455,7 @@ expect "after purge: none of the package's files, its configuration or its state
 # files aside.
 expect "after purge: no file named *gvtg* written since boot (but this test's)" "" \
 	"$(find /mnt/upper /run /dev/shm \( -path /mnt/upper/root -o -path /mnt/upper/mnt \) -prune -o \
-		-name '*gvtg*' ! -name 'gvtg-host-*' ! -type c -print 2>/dev/null | tr '\n' ' ')"
+		-name '*gvtg*' ! -name '*gvtg-host-*' ! -type c -print 2>/dev/null | tr '\n' ' ')"
 info "after purge, AppArmor profiles still loaded: $(grep -i gvtg /sys/kernel/security/apparmor/profiles | tr '\n' ' ')"
 expect "after purge: dpkg knows no gvtg-hook" "" \
 	"$(dpkg-query -W -f='${db:Status-Status}' gvtg-hook 2>/dev/null | grep -v not-installed)"
