@@ -180,15 +180,16 @@ check "every guest check passed (${summary:-no summary})" guest_clean
 
 if ! no_oops; then
 	echo "--- kernel trouble on the console:"
-	grep -E -B2 -A12 "$oops_re" "$console.txt" | head -n 60
+	grep -E -B2 -A12 "$oops_re" "$console.txt" | head -n 60 || true
 fi
 if ! no_denial; then
 	echo "--- AppArmor denials:"
-	grep -F "$denied_re" "$console.txt" | sort | uniq -c | head -n 20
+	grep -o 'apparmor="DENIED" operation="[^"]*" profile="[^"]*" name="[^"]*"' "$console.txt" |
+		sort | uniq -c | head -n 20 || true
 fi
 if ! no_failed_unit; then
 	echo "--- systemd:"
-	grep -E "$unit_re" "$console.txt" | head -n 20
+	grep -E "$unit_re" "$console.txt" | head -n 20 || true
 fi
 if ! has_summary || ! guest_clean; then
 	echo "--- last console lines ($console):"
