@@ -281,3 +281,89 @@ int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v
 /* No list is an empty one (0 entries); -EBADMSG when the file is damaged. */
 int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n);
 void gvtg_sleep_entries_free(struct gvtg_sleep_entry *v, size_t n);
+
+/* ---- definitions: mdevctl's persistent vGPUs (mdevctl.c) ------------------- */
+
+/*
+ * A definition is the file etc/mdevctl.d/<parent>/<uuid> (relative to the root) that
+ * mdevctl, `virsh nodedev-define` and virt-manager write: JSON
+ * {"mdev_type": "...", "start": "auto"|"manual", "attrs": [{"name": "value"}, ...]}.
+ * It speaks for one UUID: it gives that vGPU's parent and type, and the attributes to
+ * write, in order, once the device exists.
+ */
+#define GVTG_DEFINITIONS_DIR "etc/mdevctl.d"
+#define GVTG_DEFINITION_MAX ((size_t)64 * 1024) /* larger files are refused */
+#define GVTG_DEFINITION_ATTRS_MAX 64
+
+struct gvtg_definition_attr {
+	char *name;     /* a sysfs attribute of the device: one path component */
+	char *value;    /* the bytes written (a JSON number: its text) */
+};
+
+struct gvtg_definition {
+	char uuid[GVTG_UUID_STRLEN + 1];
+	char *parent;           /* the directory name */
+	char *type;             /* mdev_type */
+	bool autostart;         /* "start": "auto" (mdevctl starts it when the parent registers) */
+	struct gvtg_definition_attr *attrs;
+	size_t n_attrs;
+	char *path;             /* relative to the root, e.g. "etc/mdevctl.d/mtty/<uuid>" */
+	/* gvtg_definition_find() -ENOTUNIQ: the second parent that defines the UUID (the
+	 * first is parent).  -EBADMSG: path is the damaged file and error says why. */
+	char *other_parent;
+	char error[160];
+};
+
+/* Parse a definition's JSON (strict: RFC 8259, nesting at most 8 deep).  Fills type,
+ * autostart and attrs of ret_def; -EBADMSG with ret_def->error set when it is not a
+ * definition (ret_def is then cleared of everything else). */
+int gvtg_definition_parse(const char *json, size_t len, struct gvtg_definition *ret_def);
+/* The definition of a UUID under any parent.  -ENOENT: none.  -ENOTUNIQ: defined under
+ * two parents (ret_def: parent, other_parent, path).  -EBADMSG: the file is damaged, not
+ * a regular file, or larger than GVTG_DEFINITION_MAX (ret_def: path, error).  On these
+ * two errors ret_def must be cleared by the caller. */
+int gvtg_definition_find(struct gvtg_ctx *ctx, const char *uuid, struct gvtg_definition *ret_def);
+/* Every definition, sorted by UUID then parent; a damaged file is listed with type NULL
+ * and error set.  No etc/mdevctl.d is an empty list. */
+int gvtg_definitions_list(struct gvtg_ctx *ctx, struct gvtg_definition **ret_defs,
+			  size_t *ret_n);
+void gvtg_definition_clear(struct gvtg_definition *d);
+void gvtg_definitions_free(struct gvtg_definition *defs, size_t n);
+/* "mdevctl auto" or "mdevctl manual": what gvtgctl and the messages call its origin. */
+const char *gvtg_definition_origin(const struct gvtg_definition *d);
+
+/* Where the domain's metadata or the configuration's [<uuid>] section names a parent or
+ * type other than the definition's: -EEXIST with ret_conflict filled (the first one found,
+ * metadata first).  The configuration's [defaults] and the automatic choice never
+ * conflict: the definition outranks them. */
+struct gvtg_definition_conflict {
+	enum gvtg_source source;        /* GVTG_SOURCE_METADATA or GVTG_SOURCE_CONFIG_DEVICE */
+	const char *what;               /* "parent" or "type" */
+	const char *theirs;             /* the value there (points into dom or cfg) */
+	const char *ours;               /* the definition's (points into the definition) */
+};
+int gvtg_definition_check(const struct gvtg_definition *def, const struct gvtg_domain *dom,
+			  const struct gvtg_config *cfg, struct gvtg_definition_conflict *ret_conflict);
+
+/*
+ * Which mdevctl runs.  GVTG_MDEVCTL set: that program (an absolute path), or none when
+ * it is empty.  Not set: under the root "/" the first of /usr/sbin/mdevctl,
+ * /usr/bin/mdevctl, /sbin/mdevctl, /bin/mdevctl that is executable; under any other root
+ * none, so that a test root never makes the host's mdevctl act on the host's /sys.
+ * Returns 1 and the path, 0 when none is to be used (then sysfs is written directly).
+ */
+int gvtg_mdevctl_find(struct gvtg_ctx *ctx, char **ret_path);
+
+/* Start a definition: `mdevctl start --uuid U --parent P` when gvtg_mdevctl_find() gives
+ * one (its callouts and notifiers run, it writes the attrs), in a child process killed
+ * after timeout_ms; else create it in sysfs and write each attr in order to
+ * <device>/<attr>.  A failure leaves the device not active (a device this call made is
+ * removed again).  -ETIMEDOUT, -ENOENT, the kernel's -errno, or -EPROTO when mdevctl
+ * exited non-zero; detail (may be NULL) gets mdevctl's last error line or the attr
+ * that was refused. */
+int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+			  int timeout_ms, char *detail, size_t detail_size);
+/* Stop it: `mdevctl stop --uuid U`, or write 1 to its remove; the definition stays.
+ * -ETIMEDOUT when still not gone after timeout_ms. */
+int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms, char *detail,
+			 size_t detail_size);

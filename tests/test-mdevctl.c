@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Definitions (lib/mdevctl.c) on fake roots with an etc/mdevctl.d tree: the JSON format,
+ * finding and listing them, what outranks what, and starting and stopping one with and
+ * without mdevctl (a stub that records its argv and open fds and acts on the fake root).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fakesys.h"
+#include "gvtg.h"
+#include "testutil.h"
+
+#define U1 "4b20d080-1b54-4048-85b3-a6a62d165c01"
+#define U2 "4b20d080-1b54-4048-85b3-a6a62d165c02"
+#define GPU "0000:00:02.0"
+#define DEVDIR "sys/devices/pci0000:00/" GPU "/" U1
+
+static struct fakesys *fs;
+static struct gvtg_ctx *ctx;
+
+static void setup(void)
+{
+	fs = fakesys_new();
+	fakesys_gvt_host(fs);
+	ck_assert_int_eq(gvtg_ctx_new(fakesys_root(fs), &ctx), 0);
+	unsetenv("GVTG_MDEVCTL");
+}
+
+static void teardown(void)
+{
+	gvtg_ctx_free(ctx);
+	fakesys_free(fs);
+}
+
+static void define(const char *parent, const char *uuid, const char *json)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "etc/mdevctl.d/%s/%s", parent, uuid);
+	ck_assert_int_eq(fakesys_write(fs, p, json), 0);
+}
+
+static int parse(const char *json, struct gvtg_definition *d)
+{
+	memset(d, 0, sizeof(*d));
+	return gvtg_definition_parse(json, strlen(json), d);
+}
+
+/* ---- the format ------------------------------------------------------------------ */
+
+START_TEST(parse_mdevctl_output)
+{
+	/* What `mdevctl define` and `virsh nodedev-define` write (pretty-printed). */
+	struct gvtg_definition d;
+	ck_assert_int_eq(parse("{\n  \"mdev_type\": \"i915-GVTg_V5_4\",\n  \"start\": \"auto\",\n"
+			       "  \"attrs\": [\n    {\n      \"weight\": \"4\"\n    },\n"
+			       "    {\"alpha\": 12},\n    {\"x\": \"a\\\"b\\u00e9\\ud83d\\ude00\"}\n"
+			       "  ]\n}\n",
+			       &d),
+			 0);
+	ck_assert_str_eq(d.type, "i915-GVTg_V5_4");
+	ck_assert(d.autostart);
+	ck_assert_str_eq(gvtg_definition_origin(&d), "mdevctl auto");
+	ck_assert_uint_eq(d.n_attrs, 3);
+	ck_assert_str_eq(d.attrs[0].name, "weight");
+	ck_assert_str_eq(d.attrs[0].value, "4");
+	ck_assert_str_eq(d.attrs[1].name, "alpha");
+	ck_assert_str_eq(d.attrs[1].value, "12");
+	ck_assert_str_eq(d.attrs[2].value, "a\"b\xc3\xa9\xf0\x9f\x98\x80");
+	gvtg_definition_clear(&d);
+
+	ck_assert_int_eq(parse("{\"start\":\"manual\",\"mdev_type\":\"mtty-1\",\"attrs\":[],"
+			       "\"extra\":{\"a\":[1,2.5e3,true,null]}}",
+			       &d),
+			 0);
+	ck_assert(!d.autostart);
+	ck_assert_str_eq(gvtg_definition_origin(&d), "mdevctl manual");
+	ck_assert_uint_eq(d.n_attrs, 0);
+	gvtg_definition_clear(&d);
+	ck_assert_int_eq(parse("{\"start\":\"manual\",\"mdev_type\":\"mtty-1\",\"attrs\":null}",
+			       &d),
+			 0);
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+START_TEST(parse_refuses)
+{
+	static const struct {
+		const char *json;
+		const char *error;
+	} cases[] = {
+		{ "", "line 1: a definition is a JSON object" },
+		{ "[]", "a definition is a JSON object" },
+		{ "{\"start\":\"auto\"}", "\"mdev_type\" is missing" },
+		{ "{\"mdev_type\":\"t\"}", "\"start\" is missing" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"always\"}", "must be \"auto\" or \"manual\"" },
+		{ "{\"mdev_type\":\"../t\",\"start\":\"auto\"}", "not a valid type name" },
+		{ "{\"mdev_type\":\"t\",\"mdev_type\":\"u\",\"start\":\"auto\"}", "appears twice" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"auto\"} x", "text after the object" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"auto\",}", "a string was expected" },
+		{ "{\"mdev_type\":\"t\",\n\"start\":\"auto\",\n\"attrs\":{}}", "line 3: \"attrs\" must be a list" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"auto\",\"attrs\":[{\"a\":\"1\",\"b\":\"2\"}]}",
+		  "exactly one member" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"auto\",\"attrs\":[{\"a\":true}]}",
+		  "must be a string or a number" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"auto\",\"attrs\":[{\"../a\":\"1\"}]}",
+		  "not an attribute of the device" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"auto\",\"attrs\":[{\"remove\":\"1\"}]}",
+		  "not an attribute of the device" },
+		{ "{\"mdev_type\":\"t\",\"start\":\"auto\",\"attrs\":[{\"a\":01}]}",
+		  "exactly one member" },
+		{ "{\"mdev_type\":\"t\\q\",\"start\":\"auto\"}", "bad escape" },
+		{ "{\"mdev_type\":\"t\\u0000\",\"start\":\"auto\"}", "\\u0000" },
+		{ "{\"mdev_type\":\"t\\ud800\",\"start\":\"auto\"}", "unpaired surrogate" },
+		{ "{\"mdev_type\":\"t\xff\",\"start\":\"auto\"}", "invalid UTF-8" },
+		{ "{\"mdev_type\":\"t\xc0\xaf\",\"start\":\"auto\"}", "invalid UTF-8" },
+		{ "{\"mdev_type\":\"t\n\",\"start\":\"auto\"}", "control character" },
+		{ "{\"mdev_type\":\"t", "unterminated string" },
+		{ "{\"x\":[[[[[[[[[1]]]]]]]]],\"mdev_type\":\"t\",\"start\":\"auto\"}",
+		  "nested more than 8 deep" },
+		{ "{\"x\":-,\"mdev_type\":\"t\",\"start\":\"auto\"}", "a number was expected" },
+		{ "{\"x\":1.,\"mdev_type\":\"t\",\"start\":\"auto\"}", "a digit must follow '.'" },
+		{ "{\"x\":tru,\"mdev_type\":\"t\",\"start\":\"auto\"}", "unexpected character" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gvtg_definition d;
+		int r = parse(cases[i].json, &d);
+		ck_assert_msg(r == -EBADMSG, "case %zu: %d", i, r);
+		ck_assert_msg(strstr(d.error, cases[i].error), "case %zu: '%s'", i, d.error);
+		ck_assert_ptr_null(d.type);
+		ck_assert_ptr_null(d.attrs);
+	}
+
+	/* At most GVTG_DEFINITION_ATTRS_MAX attributes. */
+	char big[8192] = "{\"mdev_type\":\"t\",\"start\":\"auto\",\"attrs\":[";
+	for (int i = 0; i <= GVTG_DEFINITION_ATTRS_MAX; i++)
+		strcat(big, i ? ",{\"a\":\"1\"}" : "{\"a\":\"1\"}");
+	strcat(big, "]}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(parse(big, &d), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(d.error, "more than 64 attributes"));
+}
+END_TEST
+
+/* ---- finding and listing ---------------------------------------------------------- */
+
+START_TEST(find_one)
+{
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), -ENOENT);
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_8\",\"start\":\"manual\"}");
+	define(GPU, U2, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"auto\"}");
+	/* mdevctl's own directory and names that are no parent are not parents. */
+	ck_assert_int_eq(fakesys_write(fs, "etc/mdevctl.d/scripts.d/callouts/" U1, "x"), 0);
+	ck_assert_int_eq(fakesys_write(fs, "etc/mdevctl.d/.hidden/" U1, "x"), 0);
+	ck_assert_int_eq(gvtg_definition_find(ctx, "4B20D080-1B54-4048-85B3-A6A62D165C01", &d), 0);
+	ck_assert_str_eq(d.uuid, U1);
+	ck_assert_str_eq(d.parent, GPU);
+	ck_assert_str_eq(d.type, "i915-GVTg_V5_8");
+	ck_assert_str_eq(d.path, "etc/mdevctl.d/" GPU "/" U1);
+	ck_assert_ptr_null(d.other_parent);
+	gvtg_definition_clear(&d);
+	ck_assert_int_eq(gvtg_definition_find(ctx, "not-a-uuid", &d), -EINVAL);
+}
+END_TEST
+
+START_TEST(find_two_parents)
+{
+	struct gvtg_definition d;
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_8\",\"start\":\"manual\"}");
+	define("mtty", U1, "{\"mdev_type\":\"mtty-1\",\"start\":\"manual\"}");
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), -ENOTUNIQ);
+	ck_assert_str_eq(d.parent, GPU);
+	ck_assert_str_eq(d.other_parent, "mtty");
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+START_TEST(find_damaged)
+{
+	struct gvtg_definition d;
+	static const char *const path = "etc/mdevctl.d/" GPU "/" U1;
+	define(GPU, U1, "{\"mdev_type\": 5}");
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), -EBADMSG);
+	ck_assert_str_eq(d.path, path);
+	ck_assert_str_eq(d.error, "line 1: a string was expected");
+	gvtg_definition_clear(&d);
+
+	/* A symlink, a FIFO (must not block), a directory, a file too large. */
+	char full[512];
+	snprintf(full, sizeof(full), "%s/%s", fakesys_root(fs), path);
+	ck_assert_int_eq(unlink(full), 0);
+	ck_assert_int_eq(symlink("/etc/passwd", full), 0);
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), -EBADMSG);
+	ck_assert_str_eq(d.error, "a symbolic link, not a file");
+	gvtg_definition_clear(&d);
+	ck_assert_int_eq(unlink(full), 0);
+	ck_assert_int_eq(mkfifo(full, 0600), 0);
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), -EBADMSG);
+	ck_assert_str_eq(d.error, "not a regular file");
+	gvtg_definition_clear(&d);
+	ck_assert_int_eq(unlink(full), 0);
+	char *big = malloc(GVTG_DEFINITION_MAX + 2);
+	memset(big, ' ', GVTG_DEFINITION_MAX + 1);
+	big[GVTG_DEFINITION_MAX + 1] = '\0';
+	ck_assert_int_eq(fakesys_write(fs, path, big), 0);
+	free(big);
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), -EBADMSG);
+	ck_assert_str_eq(d.error, "larger than 64 KiB");
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+START_TEST(list_all)
+{
+	struct gvtg_definition *v;
+	size_t n;
+	ck_assert_int_eq(gvtg_definitions_list(ctx, &v, &n), 0); /* no etc/mdevctl.d */
+	ck_assert_uint_eq(n, 0);
+	gvtg_definitions_free(v, n);
+	define("mtty", U2, "{\"mdev_type\":\"mtty-2\",\"start\":\"auto\"}");
+	define(GPU, U2, "{\"mdev_type\":\"i915-GVTg_V5_8\",\"start\":\"manual\"}");
+	define(GPU, U1, "not json");
+	define(GPU, "README", "{}");
+	ck_assert_int_eq(gvtg_definitions_list(ctx, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(v[0].uuid, U1);
+	ck_assert_ptr_null(v[0].type);
+	ck_assert_ptr_nonnull(strstr(v[0].error, "a definition is a JSON object"));
+	ck_assert_str_eq(v[1].parent, GPU);
+	ck_assert_str_eq(v[1].type, "i915-GVTg_V5_8");
+	ck_assert_str_eq(v[2].parent, "mtty");
+	ck_assert_str_eq(v[2].path, "etc/mdevctl.d/mtty/" U2);
+	ck_assert(v[2].autostart);
+	gvtg_definitions_free(v, n);
+}
+END_TEST
+
+/* ---- what outranks what ------------------------------------------------------------ */
+
+static struct gvtg_domain *dom_meta(const char *parent, const char *type)
+{
+	char x[1024];
+	snprintf(x, sizeof(x),
+		 "<domain><name>a</name><uuid>11111111-2222-4333-8444-555555555501</uuid>"
+		 "<metadata><g:vgpu xmlns:g='urn:gvtg-hook:vgpu:1'><g:device uuid='" U1 "'%s%s%s"
+		 "%s%s%s/></g:vgpu></metadata><devices/></domain>",
+		 parent ? " parent='" : "", parent ? parent : "", parent ? "'" : "",
+		 type ? " type='" : "", type ? type : "", type ? "'" : "");
+	struct gvtg_domain *d;
+	ck_assert_int_eq(gvtg_domain_parse(x, strlen(x), &d), 0);
+	return d;
+}
+
+static struct gvtg_config *cfg(const char *text)
+{
+	struct gvtg_config *c;
+	ck_assert_int_eq(gvtg_config_parse_string(text, &c), 0);
+	return c;
+}
+
+START_TEST(precedence)
+{
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_8\",\"start\":\"manual\"}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	struct gvtg_definition_conflict k;
+
+	/* [defaults] and the automatic choice never contradict a definition. */
+	struct gvtg_config *c = cfg("[defaults]\nparent = mtty\ntype = i915-GVTg_V5_1\n");
+	ck_assert_int_eq(gvtg_definition_check(&d, NULL, c, &k), 0);
+	ck_assert_int_eq(gvtg_definition_check(&d, NULL, NULL, &k), 0);
+	gvtg_config_free(c);
+
+	/* Saying the same is no conflict; saying nothing neither. */
+	struct gvtg_domain *m = dom_meta(GPU, "i915-GVTg_V5_8");
+	c = cfg("[" U1 "]\ntype = i915-GVTg_V5_8\nboot = yes\n");
+	ck_assert_int_eq(gvtg_definition_check(&d, m, c, &k), 0);
+	gvtg_domain_free(m);
+	gvtg_config_free(c);
+
+	/* The metadata's type. */
+	m = dom_meta(NULL, "i915-GVTg_V5_4");
+	ck_assert_int_eq(gvtg_definition_check(&d, m, NULL, &k), -EEXIST);
+	ck_assert_int_eq(k.source, GVTG_SOURCE_METADATA);
+	ck_assert_str_eq(k.what, "type");
+	ck_assert_str_eq(k.theirs, "i915-GVTg_V5_4");
+	ck_assert_str_eq(k.ours, "i915-GVTg_V5_8");
+	gvtg_domain_free(m);
+
+	/* The [uuid] section's parent; the metadata is checked first. */
+	c = cfg("[" U1 "]\nparent = mtty\n");
+	ck_assert_int_eq(gvtg_definition_check(&d, NULL, c, &k), -EEXIST);
+	ck_assert_int_eq(k.source, GVTG_SOURCE_CONFIG_DEVICE);
+	ck_assert_str_eq(k.what, "parent");
+	ck_assert_str_eq(k.theirs, "mtty");
+	m = dom_meta("other", NULL);
+	ck_assert_int_eq(gvtg_definition_check(&d, m, c, &k), -EEXIST);
+	ck_assert_int_eq(k.source, GVTG_SOURCE_METADATA);
+	ck_assert_str_eq(k.theirs, "other");
+	gvtg_domain_free(m);
+	gvtg_config_free(c);
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+/* ---- which mdevctl ------------------------------------------------------------------ */
+
+START_TEST(mdevctl_rule)
+{
+	char *p = NULL;
+	/* A test root never runs the host's mdevctl, installed or not. */
+	ck_assert_int_eq(gvtg_mdevctl_find(ctx, &p), 0);
+	setenv("GVTG_MDEVCTL", "", 1);
+	ck_assert_int_eq(gvtg_mdevctl_find(ctx, &p), 0);
+	setenv("GVTG_MDEVCTL", "mdevctl", 1);
+	ck_assert_int_eq(gvtg_mdevctl_find(ctx, &p), -EINVAL);
+	setenv("GVTG_MDEVCTL", "/x/mdevctl", 1);
+	ck_assert_int_eq(gvtg_mdevctl_find(ctx, &p), 1);
+	ck_assert_str_eq(p, "/x/mdevctl");
+	free(p);
+	p = NULL;
+	/* Under "/", GVTG_MDEVCTL="" is how to keep mdevctl out. */
+	struct gvtg_ctx *host;
+	ck_assert_int_eq(gvtg_ctx_new("/", &host), 0);
+	setenv("GVTG_MDEVCTL", "", 1);
+	ck_assert_int_eq(gvtg_mdevctl_find(host, &p), 0);
+	gvtg_ctx_free(host);
+}
+END_TEST
+
+/* ---- start and stop without mdevctl: sysfs ------------------------------------------ */
+
+static void attrs_in_devdir(void)
+{
+	/* The device's own attributes, ready before the kernel makes the device. */
+	ck_assert_int_eq(fakesys_write(fs, DEVDIR "/alpha", ""), 0);
+	ck_assert_int_eq(fakesys_write(fs, DEVDIR "/beta", ""), 0);
+}
+
+START_TEST(start_sysfs_attrs_in_order)
+{
+	fakesys_kernel_attach(fs);
+	attrs_in_devdir();
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\",\"attrs\":"
+			"[{\"beta\":\"2\"},{\"alpha\":\"x y\"},{\"beta\":3}]}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	char detail[256];
+	int r = gvtg_definition_start(ctx, &d, 2000, detail, sizeof(detail));
+	ck_assert_msg(r == 0, "%d %s", r, detail);
+	ck_assert_str_eq(fakesys_writes(fs),
+			 "sys/class/mdev_bus/" GPU "/mdev_supported_types/i915-GVTg_V5_4/create " U1
+			 "\nsys/bus/mdev/devices/" U1 "/beta 2\n"
+			 "sys/bus/mdev/devices/" U1 "/alpha x y\n"
+			 "sys/bus/mdev/devices/" U1 "/beta 3\n");
+	char *v = fakesys_read(fs, DEVDIR "/alpha");
+	ck_assert_str_eq(v, "x y");
+	free(v);
+	ck_assert(fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+
+	ck_assert_int_eq(gvtg_definition_stop(ctx, U1, 2000, detail, sizeof(detail)), 0);
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	ck_assert(fakesys_exists(fs, "etc/mdevctl.d/" GPU "/" U1)); /* the definition stays */
+	ck_assert_int_eq(gvtg_definition_stop(ctx, U1, 2000, detail, sizeof(detail)), -ENOENT);
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+START_TEST(start_sysfs_attr_refused)
+{
+	fakesys_kernel_attach(fs);
+	attrs_in_devdir();
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\",\"attrs\":"
+			"[{\"alpha\":\"1\"},{\"beta\":\"bad\"},{\"alpha\":\"2\"}]}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	char *before = fakesys_read(fs, "sys/devices/pci0000:00/" GPU
+					"/mdev_supported_types/i915-GVTg_V5_4/available_instances");
+	fakesys_fail(fs, "/beta", 1, -EINVAL);
+	char detail[256];
+	ck_assert_int_eq(gvtg_definition_start(ctx, &d, 2000, detail, sizeof(detail)), -EINVAL);
+	ck_assert_str_eq(detail, "writing 'bad' to its attribute beta");
+	/* Rolled back: the device is gone, its instance given back, alpha=2 never written. */
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	ck_assert_ptr_null(strstr(fakesys_writes(fs), "alpha 2"));
+	char *after = fakesys_read(fs, "sys/devices/pci0000:00/" GPU
+				       "/mdev_supported_types/i915-GVTg_V5_4/available_instances");
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	/* A missing attribute is refused the same way. */
+	fakesys_fail(fs, NULL, 0, 0);
+	gvtg_definition_clear(&d);
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\",\"attrs\":"
+			"[{\"gamma\":\"1\"}]}");
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	ck_assert_int_eq(gvtg_definition_start(ctx, &d, 2000, detail, sizeof(detail)), -ENOENT);
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+/* ---- start and stop through mdevctl: a stub ----------------------------------------- */
+
+/* Records its arguments and its open fds, then does what mdevctl does to the fake root;
+ * the file "mode" makes it fail, hang, or fail after making the device. */
+static void install_stub(void)
+{
+	const char *root = fakesys_root(fs);
+	char path[512], script[4096];
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "R='%s'\n"
+		 "echo \"$*\" >> \"$R/stub.log\"\n"
+		 "ls /proc/self/fd | sort -n | tr '\\n' ' ' > \"$R/stub.fds\"\n"
+		 "mode=$(cat \"$R/mode\" 2>/dev/null)\n"
+		 "U=$3 P=$5\n"
+		 "case $1 in\n"
+		 "start)\n"
+		 "  case $mode in\n"
+		 "  fail) echo \"Error: No available instances of i915-GVTg_V5_4 on $P\" >&2; exit 1;;\n"
+		 "  hang) sleep 30 & echo $! > \"$R/sleep.pid\"; wait; exit 0;;\n"
+		 "  esac\n"
+		 "  T=$(sed -n 's/.*\"mdev_type\": *\"\\([^\"]*\\)\".*/\\1/p' \"$R/etc/mdevctl.d/$P/$U\")\n"
+		 "  D=sys/devices/pci0000:00/$P/$U\n"
+		 "  mkdir -p \"$R/$D\" && : > \"$R/$D/remove\"\n"
+		 "  ln -s ../mdev_supported_types/$T \"$R/$D/mdev_type\"\n"
+		 "  ln -s ../../../devices/pci0000:00/$P/$U \"$R/sys/bus/mdev/devices/$U\"\n"
+		 "  case $mode in\n"
+		 "  fail-after-create) echo 'Error: callout script failed' >&2; exit 1;;\n"
+		 "  hang-after-create) sleep 30 & echo $! > \"$R/sleep.pid\"; wait;;\n"
+		 "  esac;;\n"
+		 "stop)\n"
+		 "  [ \"$mode\" = stop-hang ] && { sleep 30; exit 0; }\n"
+		 "  rm -rf \"$R/sys/devices/pci0000:00/0000:00:02.0/$U\" \"$R/sys/bus/mdev/devices/$U\";;\n"
+		 "esac\n",
+		 root);
+	snprintf(path, sizeof(path), "%s/mdevctl", root);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(script, f);
+	fclose(f);
+	chmod(path, 0755);
+	setenv("GVTG_MDEVCTL", path, 1);
+}
+
+static void stub_mode(const char *mode)
+{
+	ck_assert_int_eq(fakesys_write(fs, "mode", mode), 0);
+}
+
+static bool alive(const char *pidfile)
+{
+	char *s = fakesys_read(fs, pidfile);
+	ck_assert_ptr_nonnull(s);
+	char stat[64], buf[256] = "";
+	snprintf(stat, sizeof(stat), "/proc/%d/stat", atoi(s));
+	free(s);
+	/* Dead, or a zombie that nobody reaped yet (our reaper may be a container's). */
+	FILE *f = fopen(stat, "r");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	char *e = strrchr(buf, ')');
+	return ok && e && e[1] == ' ' && e[2] != 'Z';
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(start_stub_argv_and_fds)
+{
+	fakesys_kernel_attach(fs);
+	install_stub();
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\",\"attrs\":"
+			"[{\"alpha\":\"1\"}]}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	/* Neither the lock nor a descriptor someone forgot to mark close-on-exec reaches it. */
+	int lock = gvtg_lock_acquire(ctx, 1000);
+	ck_assert_int_ge(lock, 0);
+	int leaked = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(leaked, 3);
+	char detail[256];
+	ck_assert_int_eq(gvtg_definition_start(ctx, &d, 5000, detail, sizeof(detail)), 0);
+	char *log = fakesys_read(fs, "stub.log");
+	ck_assert_str_eq(log, "start --uuid " U1 " --parent " GPU "\n");
+	free(log);
+	char *fds = fakesys_read(fs, "stub.fds");
+	ck_assert_str_eq(fds, "0 1 2 3 "); /* 3: ls's own directory */
+	free(fds);
+	/* mdevctl writes the attrs, not us; and no create of ours either. */
+	ck_assert_str_eq(fakesys_writes(fs), "");
+	ck_assert(fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+
+	ck_assert_int_eq(gvtg_definition_stop(ctx, U1, 5000, detail, sizeof(detail)), 0);
+	log = fakesys_read(fs, "stub.log");
+	ck_assert_str_eq(log, "start --uuid " U1 " --parent " GPU "\nstop --uuid " U1 "\n");
+	free(log);
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	close(leaked);
+	gvtg_lock_release(lock);
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+START_TEST(start_stub_fails)
+{
+	fakesys_kernel_attach(fs);
+	install_stub();
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\"}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	char detail[256];
+	stub_mode("fail");
+	ck_assert_int_eq(gvtg_definition_start(ctx, &d, 5000, detail, sizeof(detail)), -EPROTO);
+	ck_assert_str_eq(detail, "Error: No available instances of i915-GVTg_V5_4 on " GPU);
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+
+	/* A callout that fails after the device exists: we take it away again. */
+	stub_mode("fail-after-create");
+	ck_assert_int_eq(gvtg_definition_start(ctx, &d, 5000, detail, sizeof(detail)), -EPROTO);
+	ck_assert_str_eq(detail, "Error: callout script failed");
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+START_TEST(start_stub_hangs)
+{
+	fakesys_kernel_attach(fs);
+	install_stub();
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\"}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	char detail[256];
+	static const char *const modes[] = { "hang", "hang-after-create" };
+	for (size_t i = 0; i < 2; i++) {
+		stub_mode(modes[i]);
+		double t0 = now();
+		ck_assert_int_eq(gvtg_definition_start(ctx, &d, 500, detail, sizeof(detail)),
+				 -ETIMEDOUT);
+		double took = now() - t0;
+		ck_assert_msg(took >= 0.45 && took < 2.5, "took %.2f s", took);
+		/* Killed with its whole process group (the sleep it started too). */
+		usleep(100000);
+		ck_assert(!alive("sleep.pid"));
+		ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	}
+	gvtg_definition_clear(&d);
+
+	/* A stop that hangs: bounded too. */
+	stub_mode("");
+	ck_assert_int_eq(fakesys_add_device(fs, GPU, "i915-GVTg_V5_4", U1), 0);
+	stub_mode("stop-hang");
+	double t0 = now();
+	ck_assert_int_eq(gvtg_definition_stop(ctx, U1, 300, detail, sizeof(detail)), -ETIMEDOUT);
+	ck_assert(now() - t0 < 2.0);
+}
+END_TEST
+
+START_TEST(start_stub_missing)
+{
+	setenv("GVTG_MDEVCTL", "/nonexistent/mdevctl", 1);
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\"}");
+	struct gvtg_definition d;
+	ck_assert_int_eq(gvtg_definition_find(ctx, U1, &d), 0);
+	char detail[256];
+	ck_assert_int_eq(gvtg_definition_start(ctx, &d, 2000, detail, sizeof(detail)), -EPROTO);
+	ck_assert_str_eq(detail, "cannot run /nonexistent/mdevctl: No such file or directory");
+	gvtg_definition_clear(&d);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("mdevctl");
+	TCase *tc = tcase_create("definitions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, parse_mdevctl_output);
+	tcase_add_test(tc, parse_refuses);
+	tcase_add_test(tc, find_one);
+	tcase_add_test(tc, find_two_parents);
+	tcase_add_test(tc, find_damaged);
+	tcase_add_test(tc, list_all);
+	tcase_add_test(tc, precedence);
+	tcase_add_test(tc, mdevctl_rule);
+	tcase_add_test(tc, start_sysfs_attrs_in_order);
+	tcase_add_test(tc, start_sysfs_attr_refused);
+	tcase_add_test(tc, start_stub_argv_and_fds);
+	tcase_add_test(tc, start_stub_fails);
+	tcase_add_test(tc, start_stub_hangs);
+	tcase_add_test(tc, start_stub_missing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(suite());
+}
