@@ -91,6 +91,12 @@ static void report(struct report *rp, enum status st, const char *fix, const cha
 	}
 }
 
+/* For the checks in other files (check-mdevctl.c). */
+static void report_line(void *rp, int st, const char *fix, const char *what)
+{
+	report(rp, (enum status)st, fix, "%s", what);
+}
+
 /* ---- the iGPU and its generation ------------------------------------------------ */
 
 enum support {
@@ -596,6 +602,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	check_hook(&rp, &hs);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
+	ctl_check_mdevctl(c, report_line, &rp);
 
 	if (rp.err < 0) {
 		scols_unref_table(rp.tb);

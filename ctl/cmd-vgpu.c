@@ -82,12 +82,16 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	}
 
 	struct gvtg_placement p;
-	if (ctl_resolve(c, what, uuid, parent, type, &p) < 0)
+	/* A definition decides this UUID's parent and type: started from it, or refused. */
+	r = ctl_create_defined(c, what, uuid, parent, type);
+	if (r < 0 || (r == 0 && ctl_resolve(c, what, uuid, parent, type, &p) < 0))
 		goto out;
-	r = ctl_create_vgpu(c, what, uuid, p.parent, p.type, GVTG_ORIGIN_MANUAL);
-	gvtg_placement_clear(&p);
-	if (r < 0)
-		goto out;
+	if (r == 0) {
+		r = ctl_create_vgpu(c, what, uuid, p.parent, p.type, GVTG_ORIGIN_MANUAL);
+		gvtg_placement_clear(&p);
+		if (r < 0)
+			goto out;
+	}
 	printf("%s\n", uuid);
 	ret = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 out:
@@ -170,8 +174,10 @@ int cmd_remove(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	gvtg_device_clear(&dev);
-	if (ctl_remove_vgpu(c, what, uuid, had_record) >= 0)
+	if (ctl_remove_vgpu(c, what, uuid, had_record) >= 0) {
 		ret = CTL_EXIT_OK;
+		ctl_note_removed_definition(c, uuid);
+	}
 out:
 	gvtg_record_clear(&rec);
 	gvtg_lock_release(lock);

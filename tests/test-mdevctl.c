@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -588,6 +590,272 @@ START_TEST(start_stub_missing)
 }
 END_TEST
 
+/* ---- gvtgctl --------------------------------------------------------------------- */
+
+struct ctl_result {
+	int rc;
+	char *out, *err;
+};
+
+static void ctl_result_clear(struct ctl_result *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+/* gvtgctl --root <tree> --config /etc/t.conf ARGS...: exit status, stdout, stderr. */
+static void ctl_run(struct ctl_result *res, const char *arg, ...)
+{
+	const char *prog = getenv("GVTGCTL");
+	ck_assert_msg(prog, "GVTGCTL is not set: run the tests through meson");
+	const char *argv[32] = { prog, "--root", fakesys_root(fs), "--config", "/etc/t.conf" };
+	size_t argc = 5;
+	va_list ap;
+	va_start(ap, arg);
+	for (const char *a = arg; a && argc < 31; a = va_arg(ap, const char *))
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	char out[512], err[512];
+	snprintf(out, sizeof(out), "%s/ctl.out", fakesys_root(fs));
+	snprintf(err, sizeof(err), "%s/ctl.err", fakesys_root(fs));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int n = open("/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || n < 0)
+			_exit(126);
+		dup2(n, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(prog, (char **)argv);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	res->rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	res->out = fakesys_read(fs, "ctl.out");
+	res->err = fakesys_read(fs, "ctl.err");
+	ck_assert_ptr_nonnull(res->out);
+	ck_assert_ptr_nonnull(res->err);
+}
+
+static void two_definitions(void)
+{
+	ck_assert_int_eq(fakesys_write(fs, "etc/t.conf", "[defaults]\ntype = i915-GVTg_V5_8\n"),
+			 0);
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"auto\",\"attrs\":[]}");
+	define("mtty", U2, "{\"mdev_type\":\"mtty-1\",\"start\":\"manual\"}");
+	ck_assert_int_eq(fakesys_add_device(fs, GPU, "i915-GVTg_V5_4", U1), 0);
+}
+
+START_TEST(ctl_list_defined)
+{
+	struct ctl_result r = { 0 };
+	two_definitions();
+	ctl_run(&r, "list", "--defined", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_str_eq(r.out,
+		"UUID                                 PARENT       TYPE           ORIGIN         ACTIVE FILE\n"
+		U1 " " GPU " i915-GVTg_V5_4 mdevctl auto   yes    /etc/mdevctl.d/" GPU "/" U1 "\n"
+		U2 " mtty         mtty-1         mdevctl manual no     /etc/mdevctl.d/mtty/" U2 "\n");
+	ck_assert_str_eq(r.err, "");
+	ctl_result_clear(&r);
+
+	ctl_run(&r, "list", "--defined", "--json", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"uuid\": \"" U2 "\",\n         \"parent\": \"mtty\",\n"
+					    "         \"type\": \"mtty-1\",\n"
+					    "         \"origin\": \"mdevctl manual\",\n"
+					    "         \"active\": false,\n"
+					    "         \"file\": \"/etc/mdevctl.d/mtty/" U2 "\""));
+	ck_assert_ptr_nonnull(strstr(r.out, "\"origin\": \"mdevctl auto\",\n         \"active\": true,"));
+	ctl_result_clear(&r);
+
+	/* Plain list: the definitions come after the vGPUs, in the same JSON object. */
+	ctl_run(&r, "list", "--json", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	char *v = strstr(r.out, "\"vgpus\": [");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(strstr(v, "\"definitions\": ["));
+	ctl_result_clear(&r);
+
+	/* A damaged one is listed and named. */
+	define(GPU, U2, "{\"mdev_type\":");
+	ctl_run(&r, "list", "--defined", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, U2 " " GPU " -              damaged"));
+	ck_assert_str_eq(r.err, "gvtgctl: definition /etc/mdevctl.d/" GPU "/" U2 " is damaged: "
+				"line 1: a string was expected. Fix the file, or remove it with "
+				"'mdevctl undefine --uuid " U2 " --parent " GPU "'\n");
+	ctl_result_clear(&r);
+	ctl_run(&r, "types", "--defined", NULL);
+	ck_assert_int_eq(r.rc, 2);
+	ctl_result_clear(&r);
+}
+END_TEST
+
+START_TEST(ctl_create_follows_definition)
+{
+	struct ctl_result r = { 0 };
+	two_definitions();
+	ck_assert_int_eq(fakesys_remove_device(fs, U1), 0);
+	/* Another type on the command line: refused, naming the file. */
+	ctl_run(&r, "create", "--type", "i915-GVTg_V5_8", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU, " U1 ": --type i915-GVTg_V5_8 "
+				"contradicts its definition /etc/mdevctl.d/" GPU "/" U1 ", which "
+				"gives type i915-GVTg_V5_4. Leave --type out, or change the "
+				"definition ('mdevctl modify')\n");
+	ctl_result_clear(&r);
+	ctl_run(&r, "create", "--parent", "mtty", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "--parent mtty contradicts its definition "
+					    "/etc/mdevctl.d/" GPU "/" U1 ", which gives parent " GPU));
+	ctl_result_clear(&r);
+	char *create = fakesys_read(fs, "sys/devices/pci0000:00/" GPU
+					"/mdev_supported_types/i915-GVTg_V5_8/create");
+	ck_assert_str_eq(create, "");
+	free(create);
+
+	/* No type given: the definition's, not the configuration's [defaults]. */
+	ctl_run(&r, "create", U1, NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_str_eq(r.out, U1 "\n");
+	create = fakesys_read(fs, "sys/devices/pci0000:00/" GPU
+				  "/mdev_supported_types/i915-GVTg_V5_4/create");
+	ck_assert_str_eq(create, U1);
+	free(create);
+	struct gvtg_record rec;
+	ck_assert_int_eq(gvtg_record_read(ctx, U1, &rec), 0);
+	ck_assert_int_eq(rec.origin, GVTG_ORIGIN_MANUAL);
+	ck_assert_str_eq(rec.type, "i915-GVTg_V5_4");
+	gvtg_record_clear(&rec);
+	ctl_result_clear(&r);
+
+	/* Through mdevctl when there is one: it runs with the definition's parent. */
+	install_stub();
+	ctl_run(&r, "create", U2, NULL);
+	ck_assert_int_eq(r.rc, 0);
+	char *log = fakesys_read(fs, "stub.log");
+	ck_assert_str_eq(log, "start --uuid " U2 " --parent mtty\n");
+	free(log);
+	ck_assert_int_eq(gvtg_record_read(ctx, U2, &rec), 0);
+	ck_assert_int_eq(rec.origin, GVTG_ORIGIN_MANUAL);
+	ck_assert_str_eq(rec.parent, "mtty");
+	gvtg_record_clear(&rec);
+	ctl_result_clear(&r);
+
+	/* mdevctl refuses: nothing made, nothing recorded, its reason in our line. */
+	ck_assert_int_eq(gvtg_record_delete(ctx, U1), 0);
+	stub_mode("fail");
+	ctl_run(&r, "create", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "gvtgctl: creating vGPU, " U1 ": starting its "
+					    "definition /etc/mdevctl.d/" GPU "/" U1 " (" GPU " type "
+					    "i915-GVTg_V5_4): mdevctl failed: Error: No available "
+					    "instances of i915-GVTg_V5_4 on " GPU ". Types on " GPU));
+	ck_assert_int_eq(gvtg_record_read(ctx, U1, &rec), -ENOENT);
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	ctl_result_clear(&r);
+}
+END_TEST
+
+START_TEST(ctl_create_two_parents)
+{
+	struct ctl_result r = { 0 };
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"auto\"}");
+	define("mtty", U1, "{\"mdev_type\":\"mtty-1\",\"start\":\"manual\"}");
+	ctl_run(&r, "create", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU, " U1 ": it is defined under two parents, "
+				GPU " and mtty (/etc/mdevctl.d/" GPU "/" U1 " and /etc/mdevctl.d/"
+				"mtty/" U1 "). Undefine one with 'mdevctl undefine --uuid " U1
+				" --parent P'\n");
+	ctl_result_clear(&r);
+}
+END_TEST
+
+START_TEST(ctl_remove_auto_definition)
+{
+	struct ctl_result r = { 0 };
+	two_definitions();
+	ctl_run(&r, "remove", U1, NULL);
+	ck_assert_int_eq(r.rc, 0);
+	char *rm = fakesys_read(fs, "sys/devices/pci0000:00/" GPU "/" U1 "/remove");
+	ck_assert_str_eq(rm, "1");
+	free(rm);
+	ck_assert_str_eq(r.err, "gvtgctl: vGPU " U1 " is defined with start \"auto\" in "
+				"/etc/mdevctl.d/" GPU "/" U1 ": it comes back when " GPU " registers "
+				"again (at the next boot). 'mdevctl undefine --uuid " U1 "' removes "
+				"the definition\n");
+	ctl_result_clear(&r);
+}
+END_TEST
+
+static const char *check_line(const char *out, const char *start)
+{
+	const char *p = strstr(out, start);
+	ck_assert_msg(p, "no line with '%s' in:\n%s", start, out);
+	return p;
+}
+
+START_TEST(ctl_check_neighbours)
+{
+	struct ctl_result r = { 0 };
+	/* Debian 12: the rule runs /usr/sbin/mdevctl, the package has /usr/bin/mdevctl. */
+	ck_assert_int_eq(
+		fakesys_write(fs, "lib/udev/rules.d/60-mdevctl.rules",
+			      "# When registered with mdev, try to start any persistent devices.\n"
+			      "ACTION==\"change\", ENV{MDEV_STATE}==\"registered\", TEST==\"/etc/"
+			      "mdevctl.d/$kernel\", RUN+=\"/bin/sh -c '{ /usr/sbin/mdevctl "
+			      "start-parent-mdevs %k 2>&3 | logger -t mdevctl; } 3>&1 1>&2 | logger "
+			      "-t mdevctl -p 2'\"\n"),
+		0);
+	ck_assert_int_eq(fakesys_write(fs, "usr/bin/mdevctl", "#!/bin/sh\n"), 0);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/usr/bin/mdevctl", fakesys_root(fs));
+	chmod(p, 0755);
+	/* An old hook that makes vGPUs itself, and one that does something else. */
+	ck_assert_int_eq(fakesys_write(fs, "etc/libvirt/hooks/qemu",
+				       "#!/bin/sh\necho $UUID > /sys/bus/pci/devices/0000:00:02.0/"
+				       "mdev_supported_types/i915-GVTg_V5_4/create\n"),
+			 0);
+	ck_assert_int_eq(fakesys_write(fs, "etc/libvirt/hooks/qemu.d/10-net", "#!/bin/sh\nip link\n"),
+			 0);
+	ck_assert_int_eq(fakesys_write(fs, "etc/libvirt/hooks/qemu.d/20-old",
+				       "#!/bin/sh\nmdevctl start -u $U\n"),
+			 0);
+	ctl_run(&r, "check", NULL);
+	const char *l = check_line(r.out, "WARN  mdevctl's udev rule");
+	ck_assert_int_eq(strncmp(l, "WARN  mdevctl's udev rule /lib/udev/rules.d/60-mdevctl.rules "
+				    "runs /usr/sbin/mdevctl, which does not exist: mdevctl's \"auto\" "
+				    "definitions never start when their parent registers: ln -s "
+				    "/usr/bin/mdevctl /usr/sbin/mdevctl",
+			     strlen("WARN  mdevctl's udev rule /lib/udev/rules.d/60-mdevctl.rules "
+				    "runs /usr/sbin/mdevctl, which does not exist: mdevctl's \"auto\" "
+				    "definitions never start when their parent registers: ln -s "
+				    "/usr/bin/mdevctl /usr/sbin/mdevctl")),
+			 0);
+	check_line(r.out, "WARN  another libvirt hook, /etc/libvirt/hooks/qemu, also handles "
+			  "mediated devices (it mentions 'mdev_supported_types')");
+	check_line(r.out, "WARN  another libvirt hook, /etc/libvirt/hooks/qemu.d/20-old, also "
+			  "handles mediated devices (it mentions 'mdevctl start')");
+	ck_assert_ptr_null(strstr(r.out, "10-net"));
+	ctl_result_clear(&r);
+
+	/* Fixed: the program exists. */
+	ck_assert_int_eq(fakesys_symlink(fs, "usr/sbin/mdevctl", "../bin/mdevctl"), 0);
+	ctl_run(&r, "check", NULL);
+	check_line(r.out, "PASS  mdevctl's udev rule /lib/udev/rules.d/60-mdevctl.rules runs "
+			  "/usr/sbin/mdevctl");
+	ctl_result_clear(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mdevctl");
@@ -608,6 +876,15 @@ static Suite *suite(void)
 	tcase_add_test(tc, start_stub_fails);
 	tcase_add_test(tc, start_stub_hangs);
 	tcase_add_test(tc, start_stub_missing);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("gvtgctl");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, ctl_list_defined);
+	tcase_add_test(tc, ctl_create_follows_definition);
+	tcase_add_test(tc, ctl_create_two_parents);
+	tcase_add_test(tc, ctl_remove_auto_definition);
+	tcase_add_test(tc, ctl_check_neighbours);
 	suite_add_tcase(s, tc);
 	return s;
 }
