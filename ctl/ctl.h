@@ -133,12 +133,6 @@ bool ctl_exists(struct ctl *c, const char *path);
  * origin (mdevctl auto, mdevctl manual) and its file.  Damaged files are listed and
  * named on stderr. */
 int ctl_definitions_table(struct ctl *c, struct libscols_table **ret_tb);
-/* gvtgctl create of a UUID that has a definition: refuse (naming the file) when --parent
- * or --type contradict it, else start the definition (its attrs, mdevctl's callouts)
- * and record it as manual.  0 when there is no definition (create as usual), 1 when it
- * was started, < 0 when refused or failed (explained).  Call with the lock held. */
-int ctl_create_defined(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		       const char *type);
 /* After gvtgctl remove: say that an auto definition brings the vGPU back. */
 void ctl_note_removed_definition(struct ctl *c, const char *uuid);
 /* gvtgctl check's lines about mdevctl's udev rule and other hooks that handle mdevs.

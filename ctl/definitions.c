@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gvtgctl and mdevctl's definitions (etc/mdevctl.d/<parent>/<uuid>): the definitions
- * table of `gvtgctl list`, `create` of a defined UUID (the definition decides its parent
- * and type), and the note `remove` gives for a vGPU that mdevctl brings back.
+ * table of `gvtgctl list` and the note `remove` gives for a vGPU that mdevctl brings
+ * back.  (`create` of a defined UUID is the library's: gvtg_vgpu_create().)
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl.h"
 
@@ -76,87 +75,6 @@ int ctl_definitions_table(struct ctl *c, struct libscols_table **ret_tb)
 	}
 	*ret_tb = tb;
 	return 0;
-}
-
-/* One line for the errors of gvtg_definition_find(); returns r. */
-static int explain_find(const char *what, const char *uuid, struct gvtg_definition *d, int r)
-{
-	if (r == -ENOTUNIQ)
-		ctl_error("%s, %s: it is defined under two parents, %s and %s (/%s/%s/%s and "
-			  "/%s/%s/%s). Undefine one with 'mdevctl undefine --uuid %s --parent P'",
-			  what, uuid, d->parent, d->other_parent, GVTG_DEFINITIONS_DIR, d->parent,
-			  uuid, GVTG_DEFINITIONS_DIR, d->other_parent, uuid, uuid);
-	else if (r == -EBADMSG)
-		ctl_error("%s, %s: its definition /%s is damaged: %s. Fix the file, or remove "
-			  "it with 'mdevctl undefine --uuid %s'",
-			  what, uuid, d->path, d->error, uuid);
-	else
-		ctl_error("%s, %s: reading its definition in /%s: %s", what, uuid,
-			  GVTG_DEFINITIONS_DIR, strerror(-r));
-	return r;
-}
-
-int ctl_create_defined(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		       const char *type)
-{
-	struct gvtg_definition d = { 0 };
-	int r = gvtg_definition_find(c->ctx, uuid, &d);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0) {
-		explain_find(what, uuid, &d, r);
-		gvtg_definition_clear(&d);
-		return r;
-	}
-	const char *field = NULL, *theirs = NULL, *ours = NULL;
-	if (parent && strcmp(parent, d.parent) != 0)
-		field = "parent", theirs = parent, ours = d.parent;
-	else if (type && strcmp(type, d.type) != 0)
-		field = "type", theirs = type, ours = d.type;
-	if (field) {
-		ctl_error("%s, %s: --%s %s contradicts its definition /%s, which gives %s %s. "
-			  "Leave --%s out, or change the definition ('mdevctl modify')",
-			  what, uuid, field, theirs, d.path, field, ours, field);
-		gvtg_definition_clear(&d);
-		return -EEXIST;
-	}
-
-	int timeout = c->cfg ? c->cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
-	char detail[512];
-	r = gvtg_definition_start(c->ctx, &d, timeout, detail, sizeof(detail));
-	if (r < 0) {
-		char list[512];
-		ctl_describe_types(c, d.parent, list, sizeof(list));
-		char cause[700];
-		if (r == -EPROTO)
-			snprintf(cause, sizeof(cause), "mdevctl failed: %s", detail);
-		else if (r == -ETIMEDOUT)
-			snprintf(cause, sizeof(cause), "no answer within %d s%s%s", timeout / 1000,
-				 detail[0] ? "; last said: " : "", detail);
-		else
-			snprintf(cause, sizeof(cause), "%s%s%s", detail, detail[0] ? ": " : "",
-				 strerror(-r));
-		ctl_error("%s, %s: starting its definition /%s (%s type %s): %s. Types on %s: %s",
-			  what, uuid, d.path, d.parent, d.type, cause, d.parent, list);
-		gvtg_definition_clear(&d);
-		return r;
-	}
-	struct gvtg_record rec = {
-		.origin = GVTG_ORIGIN_MANUAL,
-		.time = (int64_t)time(NULL),
-		.parent = d.parent,
-		.type = d.type,
-	};
-	memcpy(rec.uuid, d.uuid, sizeof(rec.uuid));
-	r = gvtg_record_write(c->ctx, &rec);
-	if (r < 0) {
-		ctl_error("%s, %s: writing its ownership record in /%s: %s. Check that /%s is "
-			  "writable; the vGPU was stopped again",
-			  what, uuid, gvtg_state_dir(), strerror(-r), gvtg_state_dir());
-		(void)gvtg_definition_stop(c->ctx, d.uuid, timeout, NULL, 0);
-	}
-	gvtg_definition_clear(&d);
-	return r < 0 ? r : 1;
 }
 
 void ctl_note_removed_definition(struct ctl *c, const char *uuid)

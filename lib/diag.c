@@ -111,6 +111,23 @@ static const struct gvtg_cause_row table[] = {
 	{ GVTG_CAUSE_REMOVE_FAILED, "remove-failed", GVTG_DIAG_ERROR,
 	  "the kernel refused to remove it: {errno} ({strerror})",
 	  "Check 'dmesg', then remove it with 'gvtgctl remove {uuid}'" },
+	{ GVTG_CAUSE_DEFINITION_CONFLICT, "definition-conflict", GVTG_DIAG_ERROR,
+	  "the {source} asks for {detail}, but its definition {file} gives {parent} type {type}",
+	  "Say it in one place: change the {source} or the definition ('mdevctl modify "
+	  "--uuid {uuid}')" },
+	{ GVTG_CAUSE_DEFINITION_TWO_PARENTS, "definition-two-parents", GVTG_DIAG_ERROR,
+	  "it is defined under two parents: {file} and {detail}",
+	  "Undefine one: 'mdevctl undefine --uuid {uuid} --parent PARENT'" },
+	{ GVTG_CAUSE_DEFINITION_DAMAGED, "definition-damaged", GVTG_DIAG_ERROR,
+	  "its definition {file} is damaged: {detail}",
+	  "Fix the file, or remove it with 'mdevctl undefine --uuid {uuid}'" },
+	{ GVTG_CAUSE_DEFINITION_START, "definition-start-failed", GVTG_DIAG_ERROR,
+	  "starting its definition {file} ({parent} type {type}) failed: {detail}",
+	  "Check the definition ('mdevctl list --defined --uuid {uuid}') against 'gvtgctl "
+	  "types {parent}'" },
+	{ GVTG_CAUSE_DEFINITION_STOP, "definition-stop-failed", GVTG_DIAG_ERROR,
+	  "stopping it through mdevctl failed: {detail}",
+	  "Stop it with 'mdevctl stop --uuid {uuid}'" },
 	{ GVTG_CAUSE_LOCK_TIMEOUT, "lock-timeout", GVTG_DIAG_ERROR,
 	  "the lock /{state}/lock was still held after {timeout_s} s by another gvtg-hook or "
 	  "gvtgctl",

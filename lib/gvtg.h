@@ -207,6 +207,7 @@ enum gvtg_source {
 	GVTG_SOURCE_CONFIG_DEVICE,
 	GVTG_SOURCE_CONFIG_DEFAULT,
 	GVTG_SOURCE_AUTO,
+	GVTG_SOURCE_DEFINITION, /* mdevctl's definition of the UUID (mdevctl.c) */
 };
 
 struct gvtg_placement {
@@ -234,6 +235,7 @@ enum gvtg_origin {
 	GVTG_ORIGIN_ADOPTED,    /* existed before the domain started: never removed by the hook */
 	GVTG_ORIGIN_MANUAL,     /* made by an admin with gvtgctl create */
 	GVTG_ORIGIN_BOOT,       /* made at boot from the configuration */
+	GVTG_ORIGIN_DEFINED,    /* started from its mdevctl definition for a domain: stopped again */
 };
 
 struct gvtg_record {
@@ -322,6 +324,12 @@ enum gvtg_cause {
 	GVTG_CAUSE_NO_SUCH_VGPU,        /* gvtgctl remove of a UUID that does not */
 	GVTG_CAUSE_REMOVE_BLOCKED,      /* still blocked after remove_timeout: pending */
 	GVTG_CAUSE_REMOVE_FAILED,
+	/* mdevctl's definitions (mdevctl.c) */
+	GVTG_CAUSE_DEFINITION_CONFLICT, /* metadata or [uuid] section says otherwise */
+	GVTG_CAUSE_DEFINITION_TWO_PARENTS,
+	GVTG_CAUSE_DEFINITION_DAMAGED,
+	GVTG_CAUSE_DEFINITION_START,    /* mdevctl start failed or timed out, an attr refused */
+	GVTG_CAUSE_DEFINITION_STOP,     /* mdevctl stop failed */
 	/* state, configuration, input */
 	GVTG_CAUSE_LOCK_TIMEOUT,
 	GVTG_CAUSE_LOCK_FAILED,
@@ -457,6 +465,7 @@ enum gvtg_release_action {
 	GVTG_RELEASE_ACTION_REMOVE,     /* remove the device and its record (or keep: config) */
 	GVTG_RELEASE_ACTION_DROP,       /* drop the record, the device stays */
 	GVTG_RELEASE_ACTION_IDLE,       /* the device stays, its record says idle */
+	GVTG_RELEASE_ACTION_STOP,       /* stop it like `mdevctl stop`: the definition stays */
 };
 enum gvtg_release_action gvtg_origin_release_action(enum gvtg_origin o);
 
@@ -591,6 +600,17 @@ int gvtg_mdevctl_find(struct gvtg_ctx *ctx, char **ret_path);
  * that was refused. */
 int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
 			  int timeout_ms, char *detail, size_t detail_size);
+/* Write the definition's attrs in order to the device's sysfs attributes; on a refusal
+ * the device is removed again (bounded by timeout_ms) and detail names the attr. */
+int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+				int timeout_ms, char *detail, size_t detail_size);
+/* The lifecycle's step for a UUID that is not active: its definition, checked against
+ * the domain's metadata (by_hand: the command line) and the configuration's [<uuid>]
+ * section.  0: none; 1: ret_def filled; < 0: refused and reported through d
+ * (definition-conflict, definition-two-parents, definition-damaged). */
+int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
+			   const struct gvtg_config *cfg, const char *uuid, bool by_hand,
+			   struct gvtg_diag *d, struct gvtg_definition *ret_def);
 /* Stop it: `mdevctl stop --uuid U`, or write 1 to its remove; the definition stays.
  * -ETIMEDOUT when still not gone after timeout_ms. */
 int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms, char *detail,

@@ -980,15 +980,10 @@ static void set_detail(char *detail, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int start_sysfs(struct gvtg_ctx *ctx, const struct gvtg_definition *def, int timeout_ms,
-		       char *detail, size_t detail_size)
+int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+				int timeout_ms, char *detail, size_t detail_size)
 {
-	int r = gvtg_mdev_create(ctx, def->parent, def->type, def->uuid);
-	if (r < 0) {
-		set_detail(detail, detail_size, "creating it on %s type %s", def->parent,
-			   def->type);
-		return r;
-	}
+	int r;
 	for (size_t i = 0; i < def->n_attrs; i++) {
 		const struct gvtg_definition_attr *a = &def->attrs[i];
 		_cleanup_free_ char *p = gvtg_path_join(MDEV_DEVICES, def->uuid, a->name, NULL);
@@ -1006,6 +1001,18 @@ static int start_sysfs(struct gvtg_ctx *ctx, const struct gvtg_definition *def, 
 		}
 	}
 	return 0;
+}
+
+static int start_sysfs(struct gvtg_ctx *ctx, const struct gvtg_definition *def, int timeout_ms,
+		       char *detail, size_t detail_size)
+{
+	int r = gvtg_mdev_create(ctx, def->parent, def->type, def->uuid);
+	if (r < 0) {
+		set_detail(detail, detail_size, "creating it on %s type %s", def->parent,
+			   def->type);
+		return r;
+	}
+	return gvtg_definition_apply_attrs(ctx, def, timeout_ms, detail, detail_size);
 }
 
 int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
@@ -1070,4 +1077,49 @@ int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms,
 		return -EBUSY;
 	}
 	return r;
+}
+
+/* ---- the lifecycle's step: a definition speaks for its UUID ---------------------- */
+
+int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
+			   const struct gvtg_config *cfg, const char *uuid, bool by_hand,
+			   struct gvtg_diag *d, struct gvtg_definition *ret_def)
+{
+	struct gvtg_definition def = { 0 };
+	int r = gvtg_definition_find(ctx, uuid, &def);
+	if (r == -ENOENT)
+		return 0;
+	if (def.path)
+		snprintf(d->file, sizeof(d->file), "/%s", def.path);
+	if (r == -ENOTUNIQ) {
+		/* Both files, and so both parents: the first in {file}, the other in {detail}. */
+		snprintf(d->detail, sizeof(d->detail), "/%s/%s/%s", GVTG_DEFINITIONS_DIR,
+			 def.other_parent, def.uuid);
+		gvtg_definition_clear(&def);
+		gvtg_diag_report(ctx, d, GVTG_CAUSE_DEFINITION_TWO_PARENTS);
+		return r;
+	}
+	if (r < 0) {
+		snprintf(d->detail, sizeof(d->detail), "%s", r == -EBADMSG ? def.error : strerror(-r));
+		if (!d->file[0])
+			snprintf(d->file, sizeof(d->file), "/%s/*/%s", GVTG_DEFINITIONS_DIR, uuid);
+		gvtg_definition_clear(&def);
+		d->err = -r;
+		gvtg_diag_report(ctx, d, GVTG_CAUSE_DEFINITION_DAMAGED);
+		return r;
+	}
+	struct gvtg_definition_conflict k;
+	if (gvtg_definition_check(&def, dom, cfg, &k) < 0) {
+		snprintf(d->parent, sizeof(d->parent), "%s", def.parent);
+		snprintf(d->type, sizeof(d->type), "%s", def.type);
+		snprintf(d->source, sizeof(d->source), "%s",
+			 by_hand && k.source == GVTG_SOURCE_METADATA ? "command line"
+								     : gvtg_source_to_string(k.source));
+		snprintf(d->detail, sizeof(d->detail), "%s %s", k.what, k.theirs);
+		gvtg_definition_clear(&def);
+		gvtg_diag_report(ctx, d, GVTG_CAUSE_DEFINITION_CONFLICT);
+		return -EEXIST;
+	}
+	*ret_def = def;
+	return 1;
 }

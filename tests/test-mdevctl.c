@@ -706,15 +706,15 @@ START_TEST(ctl_create_follows_definition)
 	/* Another type on the command line: refused, naming the file. */
 	ctl_run(&r, "create", "--type", "i915-GVTg_V5_8", U1, NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU, " U1 ": --type i915-GVTg_V5_8 "
-				"contradicts its definition /etc/mdevctl.d/" GPU "/" U1 ", which "
-				"gives type i915-GVTg_V5_4. Leave --type out, or change the "
-				"definition ('mdevctl modify')\n");
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": the command line asks for type "
+				"i915-GVTg_V5_8, but its definition /etc/mdevctl.d/" GPU "/" U1
+				" gives " GPU " type i915-GVTg_V5_4. Say it in one place: change the "
+				"command line or the definition ('mdevctl modify --uuid " U1 "')\n");
 	ctl_result_clear(&r);
 	ctl_run(&r, "create", "--parent", "mtty", U1, NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_ptr_nonnull(strstr(r.err, "--parent mtty contradicts its definition "
-					    "/etc/mdevctl.d/" GPU "/" U1 ", which gives parent " GPU));
+	ck_assert_ptr_nonnull(strstr(r.err, "the command line asks for parent mtty, but its "
+					    "definition /etc/mdevctl.d/" GPU "/" U1 " gives " GPU));
 	ctl_result_clear(&r);
 	char *create = fakesys_read(fs, "sys/devices/pci0000:00/" GPU
 					"/mdev_supported_types/i915-GVTg_V5_8/create");
@@ -737,6 +737,10 @@ START_TEST(ctl_create_follows_definition)
 	ctl_result_clear(&r);
 
 	/* Through mdevctl when there is one: it runs with the definition's parent. */
+	ck_assert_int_eq(fakesys_add_parent(fs, "mtty"), 0);
+	ck_assert_int_eq(fakesys_add_type(fs, "mtty", "mtty-1", "Single port serial", "vfio-pci",
+					  NULL, 24),
+			 0);
 	install_stub();
 	ctl_run(&r, "create", U2, NULL);
 	ck_assert_int_eq(r.rc, 0);
@@ -754,10 +758,11 @@ START_TEST(ctl_create_follows_definition)
 	stub_mode("fail");
 	ctl_run(&r, "create", U1, NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_ptr_nonnull(strstr(r.err, "gvtgctl: creating vGPU, " U1 ": starting its "
-					    "definition /etc/mdevctl.d/" GPU "/" U1 " (" GPU " type "
-					    "i915-GVTg_V5_4): mdevctl failed: Error: No available "
-					    "instances of i915-GVTg_V5_4 on " GPU ". Types on " GPU));
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": starting its definition "
+				"/etc/mdevctl.d/" GPU "/" U1 " (" GPU " type i915-GVTg_V5_4) failed: "
+				"Error: No available instances of i915-GVTg_V5_4 on " GPU ". Check "
+				"the definition ('mdevctl list --defined --uuid " U1 "') against "
+				"'gvtgctl types " GPU "'\n");
 	ck_assert_int_eq(gvtg_record_read(ctx, U1, &rec), -ENOENT);
 	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
 	ctl_result_clear(&r);
@@ -771,10 +776,9 @@ START_TEST(ctl_create_two_parents)
 	define("mtty", U1, "{\"mdev_type\":\"mtty-1\",\"start\":\"manual\"}");
 	ctl_run(&r, "create", U1, NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU, " U1 ": it is defined under two parents, "
-				GPU " and mtty (/etc/mdevctl.d/" GPU "/" U1 " and /etc/mdevctl.d/"
-				"mtty/" U1 "). Undefine one with 'mdevctl undefine --uuid " U1
-				" --parent P'\n");
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": it is defined under two parents: "
+				"/etc/mdevctl.d/" GPU "/" U1 " and /etc/mdevctl.d/mtty/" U1
+				". Undefine one: 'mdevctl undefine --uuid " U1 " --parent PARENT'\n");
 	ctl_result_clear(&r);
 }
 END_TEST
