@@ -415,46 +415,9 @@ END_TEST
 
 /* ---- start and stop through mdevctl: a stub ----------------------------------------- */
 
-/* Records its arguments and its open fds, then does what mdevctl does to the fake root;
- * the file "mode" makes it fail, hang, or fail after making the device. */
 static void install_stub(void)
 {
-	const char *root = fakesys_root(fs);
-	char path[512], script[4096];
-	snprintf(script, sizeof(script),
-		 "#!/bin/sh\n"
-		 "R='%s'\n"
-		 "echo \"$*\" >> \"$R/stub.log\"\n"
-		 "ls /proc/self/fd | sort -n | tr '\\n' ' ' > \"$R/stub.fds\"\n"
-		 "mode=$(cat \"$R/mode\" 2>/dev/null)\n"
-		 "U=$3 P=$5\n"
-		 "case $1 in\n"
-		 "start)\n"
-		 "  case $mode in\n"
-		 "  fail) echo \"Error: No available instances of i915-GVTg_V5_4 on $P\" >&2; exit 1;;\n"
-		 "  hang) sleep 30 & echo $! > \"$R/sleep.pid\"; wait; exit 0;;\n"
-		 "  esac\n"
-		 "  T=$(sed -n 's/.*\"mdev_type\": *\"\\([^\"]*\\)\".*/\\1/p' \"$R/etc/mdevctl.d/$P/$U\")\n"
-		 "  D=sys/devices/pci0000:00/$P/$U\n"
-		 "  mkdir -p \"$R/$D\" && : > \"$R/$D/remove\"\n"
-		 "  ln -s ../mdev_supported_types/$T \"$R/$D/mdev_type\"\n"
-		 "  ln -s ../../../devices/pci0000:00/$P/$U \"$R/sys/bus/mdev/devices/$U\"\n"
-		 "  case $mode in\n"
-		 "  fail-after-create) echo 'Error: callout script failed' >&2; exit 1;;\n"
-		 "  hang-after-create) sleep 30 & echo $! > \"$R/sleep.pid\"; wait;;\n"
-		 "  esac;;\n"
-		 "stop)\n"
-		 "  [ \"$mode\" = stop-hang ] && { sleep 30; exit 0; }\n"
-		 "  rm -rf \"$R/sys/devices/pci0000:00/0000:00:02.0/$U\" \"$R/sys/bus/mdev/devices/$U\";;\n"
-		 "esac\n",
-		 root);
-	snprintf(path, sizeof(path), "%s/mdevctl", root);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(script, f);
-	fclose(f);
-	chmod(path, 0755);
-	setenv("GVTG_MDEVCTL", path, 1);
+	mdevctl_stub(fakesys_root(fs));
 }
 
 static void stub_mode(const char *mode)
