@@ -823,6 +823,144 @@ START_TEST(ctl_check_neighbours)
 }
 END_TEST
 
+/* ---- the hook: what outranks what, end to end ------------------------------------- */
+
+#define DOM_UUID "11111111-2222-4333-8444-555555555501"
+#define DEF1 "etc/mdevctl.d/" GPU "/" U1
+
+/* prepare begin of a domain with U1 (metadata: NULL, or "parent=... type=..." attrs). */
+static void prepare(const char *meta, struct hook_result *res)
+{
+	char xml[2048], path[512];
+	snprintf(xml, sizeof(xml),
+		 "<domain><name>d</name><uuid>" DOM_UUID "</uuid>%s%s%s<devices>"
+		 "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
+		 "<address uuid='" U1 "'/></source></hostdev></devices></domain>",
+		 meta ? "<metadata><g:vgpu xmlns:g='urn:gvtg-hook:vgpu:1'><g:device uuid='" U1
+			"' "
+		      : "",
+		 meta ? meta : "", meta ? "/></g:vgpu></metadata>" : "");
+	ck_assert_int_eq(fakesys_write(fs, "dom.xml", xml), 0);
+	snprintf(path, sizeof(path), "%s/dom.xml", fakesys_root(fs));
+	hook_result_free(res);
+	hook_call(fakesys_root(fs), path, "d", "prepare", "begin", res);
+}
+
+static void release(struct hook_result *res)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/dom.xml", fakesys_root(fs));
+	hook_result_free(res);
+	hook_call(fakesys_root(fs), path, "d", "release", "end", res);
+}
+
+START_TEST(hook_precedence_table)
+{
+	static const struct {
+		const char *definition;   /* the type in DEF1, NULL: none */
+		const char *meta;         /* the domain's metadata element's attributes */
+		const char *config;       /* the configuration file */
+		const char *type;         /* the type created, NULL: refused */
+		const char *origin;
+		const char *words;        /* refusal: on stderr */
+	} rows[] = {
+		/* a definition outranks [defaults] ... */
+		{ "i915-GVTg_V5_4", NULL, "[defaults]\ntype = i915-GVTg_V5_8\n", "i915-GVTg_V5_4",
+		  "defined", NULL },
+		/* ... and the automatic choice (four types: no automatic one) */
+		{ "i915-GVTg_V5_2", NULL, "", "i915-GVTg_V5_2", "defined", NULL },
+		{ NULL, NULL, "", NULL, NULL, "has several types and none is chosen" },
+		/* the metadata and the UUID's section may agree with it... */
+		{ "i915-GVTg_V5_4", "parent='" GPU "' type='i915-GVTg_V5_4'",
+		  "[" U1 "]\ntype = i915-GVTg_V5_4\n", "i915-GVTg_V5_4", "defined", NULL },
+		/* ... and never say otherwise */
+		{ "i915-GVTg_V5_4", "type='i915-GVTg_V5_8'", "", NULL, NULL,
+		  "creating vGPU " U1 " for domain 'd': the domain metadata asks for type "
+		  "i915-GVTg_V5_8, but its definition /" DEF1 " gives " GPU " type "
+		  "i915-GVTg_V5_4. Say it in one place" },
+		{ "i915-GVTg_V5_4", NULL, "[" U1 "]\nparent = mtty\n", NULL, NULL,
+		  "the configuration [uuid] section asks for parent mtty, but its definition /" DEF1 },
+		{ "i915-GVTg_V5_4", "parent='mtty'", "[" U1 "]\ntype = i915-GVTg_V5_8\n", NULL, NULL,
+		  "the domain metadata asks for parent mtty" },
+		/* without a definition, as before: metadata, [uuid], [defaults] */
+		{ NULL, "type='i915-GVTg_V5_1'", "[" U1 "]\ntype = i915-GVTg_V5_2\n[defaults]\n"
+		  "type = i915-GVTg_V5_8\n", "i915-GVTg_V5_1", "created", NULL },
+		{ NULL, NULL, "[" U1 "]\ntype = i915-GVTg_V5_2\n[defaults]\ntype = i915-GVTg_V5_8\n",
+		  "i915-GVTg_V5_2", "created", NULL },
+		{ NULL, NULL, "[defaults]\ntype = i915-GVTg_V5_8\n", "i915-GVTg_V5_8", "created",
+		  NULL },
+	};
+	fakesys_kernel_attach(fs);
+	struct hook_result res = { 0 };
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		fakesys_unlink(fs, DEF1);
+		if (rows[i].definition) {
+			char json[128];
+			snprintf(json, sizeof(json), "{\"mdev_type\": \"%s\", \"start\": \"manual\"}",
+				 rows[i].definition);
+			define(GPU, U1, json);
+		}
+		ck_assert_int_eq(fakesys_write(fs, &GVTG_CONFIG_FILE[1], rows[i].config), 0);
+		prepare(rows[i].meta, &res);
+		struct gvtg_device dev;
+		if (!rows[i].type) {
+			ck_assert_msg(res.status == 1, "row %zu: exit %d", i, res.status);
+			ck_assert_msg(strstr(res.err, rows[i].words), "row %zu: %s", i, res.err);
+			ck_assert_int_eq(count_lines(res.err), 1);
+			ck_assert_int_eq(gvtg_device_get(ctx, U1, &dev), -ENOENT);
+			ck_assert(!fakesys_exists(fs, "run/gvtg-hook/" U1));
+			continue;
+		}
+		ck_assert_msg(res.status == 0, "row %zu: %s", i, res.err);
+		ck_assert_int_eq(gvtg_device_get(ctx, U1, &dev), 0);
+		ck_assert_msg(!strcmp(dev.type, rows[i].type), "row %zu: %s", i, dev.type);
+		gvtg_device_clear(&dev);
+		struct gvtg_record rec;
+		ck_assert_int_eq(gvtg_record_read(ctx, U1, &rec), 0);
+		ck_assert_str_eq(gvtg_origin_to_string(rec.origin), rows[i].origin);
+		gvtg_record_clear(&rec);
+		release(&res);
+		ck_assert_int_eq(res.status, 0);
+		ck_assert_int_eq(gvtg_device_get(ctx, U1, &dev), -ENOENT);
+		ck_assert(!fakesys_exists(fs, "run/gvtg-hook/" U1));
+		if (rows[i].definition)
+			ck_assert(fakesys_exists(fs, DEF1)); /* stopped; the definition stays */
+	}
+
+	/* Defined under two parents: refused, both named. */
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1], "");
+	define(GPU, U1, "{\"mdev_type\": \"i915-GVTg_V5_4\", \"start\": \"manual\"}");
+	define("mtty", U1, "{\"mdev_type\": \"mtty-1\", \"start\": \"manual\"}");
+	prepare(NULL, &res);
+	ck_assert_int_eq(res.status, 1);
+	ck_assert_ptr_nonnull(strstr(res.err, "it is defined under two parents: /" DEF1
+					      " and /etc/mdevctl.d/mtty/" U1));
+	fakesys_unlink(fs, "etc/mdevctl.d/mtty/" U1);
+
+	/* Already active (mdevctl started an auto one): adopted, and left running. */
+	define(GPU, U1, "{\"mdev_type\": \"i915-GVTg_V5_4\", \"start\": \"auto\"}");
+	ck_assert_int_eq(fakesys_add_device(fs, GPU, "i915-GVTg_V5_4", U1), 0);
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1], "[defaults]\ntype = i915-GVTg_V5_8\n");
+	prepare(NULL, &res);
+	ck_assert_msg(res.status == 0, "%s", res.err);
+	struct gvtg_record rec;
+	ck_assert_int_eq(gvtg_record_read(ctx, U1, &rec), 0);
+	ck_assert_int_eq(rec.origin, GVTG_ORIGIN_ADOPTED);
+	gvtg_record_clear(&rec);
+	release(&res);
+	ck_assert(fakesys_exists(fs, "sys/bus/mdev/devices/" U1));
+	ck_assert(!fakesys_exists(fs, "run/gvtg-hook/" U1));
+	/* ... but not when it runs as another type than its definition says */
+	fakesys_remove_device(fs, U1);
+	ck_assert_int_eq(fakesys_add_device(fs, GPU, "i915-GVTg_V5_8", U1), 0);
+	prepare(NULL, &res);
+	ck_assert_int_eq(res.status, 1);
+	ck_assert_ptr_nonnull(strstr(res.err, "it exists as " GPU " type i915-GVTg_V5_8, but the "
+					      "mdevctl definition asks for " GPU " type i915-GVTg_V5_4"));
+	hook_result_free(&res);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mdevctl");
@@ -843,6 +981,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, start_stub_fails);
 	tcase_add_test(tc, start_stub_hangs);
 	tcase_add_test(tc, start_stub_missing);
+	tcase_add_test(tc, hook_precedence_table);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("gvtgctl");
 	tcase_add_checked_fixture(tc, setup, teardown);
