@@ -5,8 +5,10 @@
  * errno becomes words; the programs add only their prefix.
  *
  * Templates take the facts of a struct gvtg_diag by name: {uuid} {parent} {type}
- * {domain} {holder} {file} {line} {pid} {comm} {source} {types} {detail} {timeout}
- * {timeout_s} {vgpu} ("vGPU", "boot vGPU"...) {errno} (the symbolic name) {strerror} {state} (the state directory).
+ * {domain} {holder} {file} {line} {pid} {comm} {source} {types} {timeout} {timeout_s}
+ * {vgpu} ("vGPU", "boot vGPU"...) {errno} (the symbolic name) {strerror} {state} (the
+ * state directory), and {detail}, also named after what it holds in a row: {parents}
+ * {suggestion} {reason} {what}...  (the names show in gvtg-hook(8)).
  * "{[ ... ]}" is left out when a fact named inside it is not known.
  */
 #include <ctype.h>
@@ -32,9 +34,9 @@ static const struct gvtg_cause_row table[] = {
 	{ GVTG_CAUSE_PARENT_UNKNOWN, "parent-not-registered", GVTG_DIAG_ERROR,
 	  "mdev parent '{parent}'{[ (from the {source})]} is not registered: GVT-g is not "
 	  "enabled on it or the PCI address is wrong",
-	  "Name a registered parent: {detail}" },
+	  "Name a registered parent: {parents}" },
 	{ GVTG_CAUSE_PARENT_AMBIGUOUS, "parent-ambiguous", GVTG_DIAG_ERROR,
-	  "several mdev parents and none is chosen: {detail}", FIX_PLACEMENT("parent", "parent") },
+	  "several mdev parents and none is chosen: {parents}", FIX_PLACEMENT("parent", "parent") },
 	{ GVTG_CAUSE_TYPE_AMBIGUOUS, "type-ambiguous", GVTG_DIAG_ERROR,
 	  "parent {parent} has several types and none is chosen: {types}",
 	  FIX_PLACEMENT("type", "type") },
@@ -44,23 +46,23 @@ static const struct gvtg_cause_row table[] = {
 	  "Raise the aperture size in the firmware setup" },
 	{ GVTG_CAUSE_TYPE_UNKNOWN, "type-not-found", GVTG_DIAG_ERROR,
 	  "parent {parent} has no type '{type}'{[ (from the {source})]}",
-	  "{[Did you mean '{detail}'? ]}Choose one of its types: {types}" },
+	  "{[Did you mean '{suggestion}'? ]}Choose one of its types: {types}" },
 	{ GVTG_CAUSE_NAME_INVALID, "invalid-name", GVTG_DIAG_ERROR,
-	  "the parent or type{[ '{detail}']}{[ (from the {source})]} is not a valid sysfs name "
+	  "the parent or type{[ '{name}']}{[ (from the {source})]} is not a valid sysfs name "
 	  "(letters, digits and ._:-+@, no '/', no leading '.')",
 	  "Fix it there; 'gvtgctl types' lists the names" },
 	{ GVTG_CAUSE_MODEL_MISMATCH, "model-mismatch", GVTG_DIAG_ERROR,
-	  "type {type} provides {detail}",
+	  "type {type} provides {mismatch}",
 	  "Set the <hostdev>'s model to the type's device_api, or choose a type of that API" },
 	{ GVTG_CAUSE_EXISTS_ELSEWHERE, "exists-as-other-type", GVTG_DIAG_ERROR,
-	  "it exists as {parent} type {type}, but the {source} asks for {detail}",
+	  "it exists as {parent} type {type}, but the {source} asks for {wanted}",
 	  "Remove it ('gvtgctl remove {uuid}') or change the setting" },
 	{ GVTG_CAUSE_NO_INSTANCES, "no-instances", GVTG_DIAG_ERROR,
-	  "{parent} type {type} has no instances left: {detail}", FIX_ROOM },
+	  "{parent} type {type} has no instances left: {reason}", FIX_ROOM },
 	{ GVTG_CAUSE_NO_ROOM, "no-room", GVTG_DIAG_ERROR,
-	  "no room for another vGPU of type {type} ({errno}): {detail}", FIX_ROOM },
+	  "no room for another vGPU of type {type} ({errno}): {reason}", FIX_ROOM },
 	{ GVTG_CAUSE_FRAGMENTED, "gm-fragmented", GVTG_DIAG_ERROR,
-	  "the kernel refused with {errno} although {type} shows {detail} left: GVT-g counts "
+	  "the kernel refused with {errno} although {type} shows {left} left: GVT-g counts "
 	  "the free graphics memory as a total but allocates it in ranges, and after many "
 	  "create and remove cycles no free range is large enough (gvt-linux issue 164)",
 	  "Set release = keep in {file} so that vGPUs are kept and reused, start and stop "
@@ -96,7 +98,7 @@ static const struct gvtg_cause_row table[] = {
 	  "Shut '{holder}' down first (its stop releases the vGPU), or use another UUID; if "
 	  "'{holder}' is not running, 'gvtgctl remove --force {uuid}'" },
 	{ GVTG_CAUSE_HELD_BY_PROCESS, "held-by-process", GVTG_DIAG_ERROR,
-	  "process {pid} ({comm}) holds its VFIO group {detail}, so the vGPU is in use and a "
+	  "process {pid} ({comm}) holds its VFIO group {group}, so the vGPU is in use and a "
 	  "removal would block",
 	  "Stop that process (a QEMU using the vGPU) first; a vGPU in use is never removed" },
 	{ GVTG_CAUSE_EXISTS, "vgpu-exists", GVTG_DIAG_ERROR,
@@ -139,7 +141,7 @@ static const struct gvtg_cause_row table[] = {
 	  "its ownership record /{state}/{uuid} is damaged (not a regular file, or not a record)",
 	  "Check which domain uses the vGPU, then delete the file" },
 	{ GVTG_CAUSE_RECORD_WRITE, "record-write", GVTG_DIAG_ERROR,
-	  "writing its ownership record in /{state}: {strerror}{[; {detail}]}",
+	  "writing its ownership record in /{state}: {strerror}{[; {consequence}]}",
 	  "Check that /{state} is writable" },
 	{ GVTG_CAUSE_STATE_UNREADABLE, "state-unreadable", GVTG_DIAG_ERROR,
 	  "reading /{state}: {strerror}", "Check the directory (run as root)" },
@@ -147,26 +149,26 @@ static const struct gvtg_cause_row table[] = {
 	  "the list /{state}/sleep of vGPUs removed for a suspend is unreadable: {strerror}",
 	  "Create the vGPUs it names with 'gvtgctl create', then delete the file" },
 	{ GVTG_CAUSE_CONFIG_ERROR, "config-error", GVTG_DIAG_ERROR,
-	  "{file}, line {line}: {detail}",
+	  "{file}, line {line}: {what}",
 	  "Fix the file (see gvtg-hook.conf(5)); 'gvtgctl check' reports the same" },
 	{ GVTG_CAUSE_CONFIG_UNREADABLE, "config-unreadable", GVTG_DIAG_ERROR,
-	  "{file} cannot be read: {strerror}{[ ({detail})]}",
+	  "{file} cannot be read: {strerror}{[ ({what})]}",
 	  "Make it a readable text file of at most 1 MiB; running domains are still released "
 	  "with the defaults" },
 	{ GVTG_CAUSE_XML_ERROR, "xml-error", GVTG_DIAG_ERROR,
-	  "the XML is not well-formed: line {line}: {detail}", FIX_XML },
-	{ GVTG_CAUSE_XML_INVALID, "xml-invalid", GVTG_DIAG_ERROR, "{detail}", FIX_XML },
+	  "the XML is not well-formed: line {line}: {what}", FIX_XML },
+	{ GVTG_CAUSE_XML_INVALID, "xml-invalid", GVTG_DIAG_ERROR, "{what}", FIX_XML },
 	{ GVTG_CAUSE_DOMAIN_NO_UUID, "domain-no-uuid", GVTG_DIAG_ERROR,
 	  "the domain XML has no <uuid>, so ownership cannot be recorded",
 	  "Give the domain a <uuid> (virsh edit)" },
 	{ GVTG_CAUSE_INPUT_TOO_LARGE, "input-too-large", GVTG_DIAG_ERROR,
-	  "the domain XML on stdin is larger than {detail} MiB; refusing it",
+	  "the domain XML on stdin is larger than {max_mib} MiB; refusing it",
 	  "Shorten the domain definition" },
 	{ GVTG_CAUSE_INPUT_UNREADABLE, "input-unreadable", GVTG_DIAG_ERROR,
 	  "reading the domain XML from stdin: {strerror}",
 	  "libvirt passes the domain XML on stdin; run the hook as libvirt does" },
 	{ GVTG_CAUSE_MODULE_LOAD, "module-load", GVTG_DIAG_ERROR,
-	  "loading gvtg-hook-core.so beside the hook: {detail}", "Reinstall gvtg-hook" },
+	  "loading gvtg-hook-core.so beside the hook: {dlerror}", "Reinstall gvtg-hook" },
 	{ GVTG_CAUSE_ROOT_UNREADABLE, "root-unreadable", GVTG_DIAG_ERROR,
 	  "opening the root directory {file}: {strerror}", "Check GVTG_ROOT or --root" },
 	{ GVTG_CAUSE_OUTPUT_FAILED, "output-failed", GVTG_DIAG_ERROR,
@@ -302,7 +304,11 @@ static const char *fact(const struct gvtg_diag *d, const char *name, size_t n, c
 	if (IS("comm")) return d->comm;
 	if (IS("source")) return d->source;
 	if (IS("types")) return d->types;
-	if (IS("detail")) return d->detail;
+	/* detail, under the name that says what it holds in each row */
+	if (IS("detail") || IS("parents") || IS("suggestion") || IS("name") || IS("mismatch") ||
+	    IS("wanted") || IS("reason") || IS("left") || IS("group") || IS("consequence") ||
+	    IS("what") || IS("max_mib") || IS("dlerror"))
+		return d->detail;
 	if (IS("state")) return gvtg_state_dir();
 	if (IS("vgpu"))
 		return d->op == GVTG_OP_BOOT_CREATE || d->op == GVTG_OP_BOOT_REMOVE ? "boot vGPU"

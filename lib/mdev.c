@@ -351,7 +351,7 @@ int gvtg_mdev_create(struct gvtg_ctx *ctx, const char *parent, const char *type,
 	 * call, and its error (EEXIST, ENOSPC...) is the write's result. */
 	r = gvtg_io_write_attr(ctx, p, u, GVTG_UUID_STRLEN);
 	if (r < 0)
-		log_debug(ctx, "create %s on %s/%s: %s", u, parent, type, strerror(-r));
+		log_debug(ctx, "create %s on %s/%s: errno %d", u, parent, type, -r);
 	else
 		log_debug(ctx, "created %s on %s/%s", u, parent, type);
 	return r;
@@ -368,7 +368,7 @@ int gvtg_mdev_remove(struct gvtg_ctx *ctx, const char *uuid)
 		return -ENOMEM;
 	r = gvtg_io_write_attr(ctx, p, "1", 1);
 	if (r < 0)
-		log_debug(ctx, "remove %s: %s", u, strerror(-r));
+		log_debug(ctx, "remove %s: errno %d", u, -r);
 	else
 		log_debug(ctx, "removed %s", u);
 	return r;
