@@ -106,8 +106,9 @@ static void check_udev_rule(struct ctl *c, ctl_check_add_fn add, void *rp)
 			line = nl ? nl + 1 : NULL;
 		}
 		free(text);
-		char what[768], fix[768];
+		char what[768];
 		if (missing[0]) {
+			char fix[768];
 			const char *have = executable(c, "/usr/bin/mdevctl")	 ? "/usr/bin/mdevctl"
 					   : executable(c, "/usr/sbin/mdevctl") ? "/usr/sbin/mdevctl"
 										: NULL;

@@ -279,9 +279,9 @@ static int jp_skip_container(struct jp *j, char close)
 {
 	if (++j->depth > JSON_DEPTH_MAX)
 		return jp_fail(j, "nested more than %d deep", JSON_DEPTH_MAX);
-	int r;
 	if (!jp_eat(j, close)) {
 		do {
+			int r;
 			if (close == '}') {
 				if ((r = jp_string(j, NULL)) < 0)
 					return r;
@@ -364,7 +364,7 @@ static int parse_attr(struct jp *j, struct gvtg_definition_attr *ret_attr)
 		return jp_fail(j, "each attribute must be an object {\"name\": \"value\"}");
 	if ((r = jp_string(j, &a.name)) < 0)
 		goto fail;
-	if (!gvtg_name_is_valid(a.name) || !strcmp(a.name, "remove")) {
+	if (!a.name || !gvtg_name_is_valid(a.name) || !strcmp(a.name, "remove")) {
 		r = jp_fail(j, "attribute name '%.40s' is not an attribute of the device", a.name);
 		goto fail;
 	}
@@ -983,11 +983,10 @@ static void set_detail(char *detail, size_t size, const char *fmt, ...)
 int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
 				int timeout_ms, char *detail, size_t detail_size)
 {
-	int r;
 	for (size_t i = 0; i < def->n_attrs; i++) {
 		const struct gvtg_definition_attr *a = &def->attrs[i];
 		_cleanup_free_ char *p = gvtg_path_join(MDEV_DEVICES, def->uuid, a->name, NULL);
-		r = p ? gvtg_io_write_attr(ctx, p, a->value, strlen(a->value)) : -ENOMEM;
+		int r = p ? gvtg_io_write_attr(ctx, p, a->value, strlen(a->value)) : -ENOMEM;
 		if (r < 0) {
 			set_detail(detail, detail_size, "writing '%s' to its attribute %s",
 				   a->value, a->name);
