@@ -121,10 +121,11 @@ static const struct gvtg_cause_row table[] = {
 	  "it is defined under two parents: {file} and {detail}",
 	  "Undefine one: 'mdevctl undefine --uuid {uuid} --parent PARENT'" },
 	{ GVTG_CAUSE_DEFINITION_DAMAGED, "definition-damaged", GVTG_DIAG_ERROR,
-	  "its definition {file} is damaged: {detail}",
+	  "its definition {file} is damaged: {detail}{[ ({strerror})]}",
 	  "Fix the file, or remove it with 'mdevctl undefine --uuid {uuid}'" },
 	{ GVTG_CAUSE_DEFINITION_START, "definition-start-failed", GVTG_DIAG_ERROR,
-	  "starting its definition {file} ({parent} type {type}) failed: {detail}",
+	  "starting its definition {file} ({parent} type {type}) failed: {detail}{[ "
+	  "({strerror})]}",
 	  "Check the definition ('mdevctl list --defined --uuid {uuid}') against 'gvtgctl "
 	  "types {parent}'" },
 	{ GVTG_CAUSE_DEFINITION_STOP, "definition-stop-failed", GVTG_DIAG_ERROR,

@@ -286,14 +286,12 @@ static int start_defined(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 		return 0;
 	diag_place(d, def->parent, def->type);
 	copy(d->file, sizeof(d->file), file);
-	d->err = -r;
+	/* mdevctl's own words, or what was refused and the errno's (the table's words) */
+	d->err = r == -EPROTO || r == -ETIMEDOUT ? 0 : -r;
 	d->timeout_ms = timeout;
 	if (r == -ETIMEDOUT)
 		snprintf(d->detail, sizeof(d->detail), "%s did not finish within %d ms and was "
 			 "killed", mdevctl ? mdevctl : "mdevctl", timeout);
-	else if (r != -EPROTO && d->detail[0])
-		snprintf(d->detail + strlen(d->detail), sizeof(d->detail) - strlen(d->detail),
-			 ": %s", strerror(-r));
 	return report(ctx, d, GVTG_CAUSE_DEFINITION_START, r);
 }
 

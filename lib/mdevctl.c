@@ -714,7 +714,8 @@ int gvtg_definitions_list(struct gvtg_ctx *ctx, struct gvtg_definition **ret_def
 				break;
 			}
 			if (k < 0 && k != -EBADMSG) {
-				snprintf(v[n].error, sizeof(v[n].error), "%s", strerror(-k));
+				snprintf(v[n].error, sizeof(v[n].error), "cannot be read (errno %d)",
+					 -k);
 				k = -EBADMSG;
 			}
 			if (k == -EBADMSG) {
@@ -834,6 +835,18 @@ static void close_other_fds(void)
 		close(fds[i]);
 }
 
+static void set_detail(char *detail, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_detail(char *detail, size_t size, const char *fmt, ...)
+{
+	if (!detail || !size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, size, fmt, ap);
+	va_end(ap);
+}
+
 /* Keep the last line of the output that says something, for messages. */
 static void last_line(const char *out, size_t len, char *detail, size_t size)
 {
@@ -888,8 +901,8 @@ static int run_bounded(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms,
 			setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			       1);
 		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		/* The shell's convention: 127 not found, 126 found but not runnable. */
+		_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
 	}
 	close(pfd[1]);
 	(void)setpgid(pid, pid); /* both sides, so that the kill below always finds the group */
@@ -954,10 +967,14 @@ static int run_bounded(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms,
 		return 0;
 	}
 	last_line(out, len, detail, detail_size);
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126) &&
+	    len == 0) {
+		set_detail(detail, detail_size, "cannot run %s", argv[0]);
+		return WEXITSTATUS(status) == 127 ? -ENOENT : -EACCES;
+	}
 	if (detail && detail_size && !detail[0])
-		snprintf(detail, detail_size, "%s %s",
-			 WIFEXITED(status) ? "exit status" : "killed by signal",
-			 WIFEXITED(status) ? "non-zero" : strsignal(WTERMSIG(status)));
+		snprintf(detail, detail_size, "%s %d", WIFEXITED(status) ? "exit status" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	log_debug(ctx, "%s %s: failed: %s", argv[0], argv[1], detail ? detail : "");
 	return -EPROTO;
 }
@@ -968,17 +985,6 @@ static bool device_active(struct gvtg_ctx *ctx, const char *uuid)
 	return p && gvtg_io_access(ctx, p) == 0;
 }
 
-static void set_detail(char *detail, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_detail(char *detail, size_t size, const char *fmt, ...)
-{
-	if (!detail || !size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, size, fmt, ap);
-	va_end(ap);
-}
 
 int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
 				int timeout_ms, char *detail, size_t detail_size)
@@ -990,12 +996,11 @@ int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definiti
 		if (r < 0) {
 			set_detail(detail, detail_size, "writing '%s' to its attribute %s",
 				   a->value, a->name);
-			log_debug(ctx, "start %s: attribute %s: %s", def->uuid, a->name,
-				  strerror(-r));
+			log_debug(ctx, "start %s: attribute %s: errno %d", def->uuid, a->name, -r);
 			int k = gvtg_mdev_remove_bounded(ctx, def->uuid, timeout_ms);
 			if (k < 0 && k != -ENOENT)
-				log_warning(ctx, "start %s: removing it again: %s", def->uuid,
-					    strerror(-k));
+				log_warning(ctx, "start %s: removing it again: errno %d", def->uuid,
+					    -k);
 			return r;
 		}
 	}
@@ -1044,8 +1049,8 @@ int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *de
 		int64_t left = timeout_ms - (now_ms() - t0);
 		int k = gvtg_mdev_remove_bounded(ctx, def->uuid, left > 1000 ? (int)left : 1000);
 		if (k < 0 && k != -ENOENT)
-			log_warning(ctx, "start %s: removing it again: %s", def->uuid,
-				    strerror(-k));
+			log_warning(ctx, "start %s: removing it again: errno %d", def->uuid,
+				    -k);
 	}
 	return r;
 }
@@ -1099,11 +1104,11 @@ int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		return r;
 	}
 	if (r < 0) {
-		snprintf(d->detail, sizeof(d->detail), "%s", r == -EBADMSG ? def.error : strerror(-r));
+		snprintf(d->detail, sizeof(d->detail), "%s", r == -EBADMSG ? def.error : "cannot be read");
 		if (!d->file[0])
 			snprintf(d->file, sizeof(d->file), "/%s/*/%s", GVTG_DEFINITIONS_DIR, uuid);
 		gvtg_definition_clear(&def);
-		d->err = -r;
+		d->err = r == -EBADMSG ? 0 : -r;
 		gvtg_diag_report(ctx, d, GVTG_CAUSE_DEFINITION_DAMAGED);
 		return r;
 	}

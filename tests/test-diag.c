@@ -800,7 +800,7 @@ START_TEST(definition_causes)
 	hook("display-off.xml", "prepare");
 	ctl("create", UA);
 	both(GVTG_CAUSE_DEFINITION_START, 1);
-	ck_assert(strstr(hres.err, "failed: writing '1' to its attribute nosuch: No such file"));
+	ck_assert(strstr(hres.err, "failed: writing '1' to its attribute nosuch (No such file"));
 	ck_assert(!fakesys_exists(fs, STATE "/" UA));
 
 	/* an mdevctl whose stop fails: the release still takes the vGPU away */

@@ -325,7 +325,7 @@ START_TEST(definition_fault_matrix)
 		const char *mode;       /* NULL: no mdevctl, the kernel refuses the attr */
 		const char *words;
 	} cases[] = {
-		{ NULL, "failed: writing '1' to its attribute alpha: Invalid argument" },
+		{ NULL, "failed: writing '1' to its attribute alpha (Invalid argument)" },
 		{ "fail", "failed: Error: No available instances of i915-GVTg_V5_2 on 0000:00:02.0" },
 		{ "fail-after-create", "failed: Error: callout script failed" },
 		{ "hang-after-create", "did not finish within 1000 ms and was killed" },
