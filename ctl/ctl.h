@@ -96,6 +96,13 @@ void ctl_free(struct ctl *c);
 void ctl_describe_parents(struct ctl *c, char *out, size_t size);
 /* "i915-GVTg_V5_4 (2 left), ...": the types of a parent, for messages. */
 void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t size);
+/* Where a placement choice came from, in gvtgctl's words. */
+const char *ctl_source_string(enum gvtg_source s);
+/* Resolve a vGPU's parent and type like the hook does, the command line (--parent,
+ * --type) first, then the configuration, then automatic.  Explains failures in the
+ * table's words. */
+int ctl_resolve(struct ctl *c, const char *uuid, const char *parent, const char *type,
+		struct gvtg_placement *ret_placement);
 /* Print a diagnosis of the table (cause set here) as the library's reports are. */
 void ctl_report(struct ctl *c, struct gvtg_diag *d, enum gvtg_cause cause);
 

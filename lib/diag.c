@@ -98,7 +98,7 @@ static const struct gvtg_cause_row table[] = {
 	  "Shut '{holder}' down first (its stop releases the vGPU), or use another UUID; if "
 	  "'{holder}' is not running, 'gvtgctl remove --force {uuid}'" },
 	{ GVTG_CAUSE_HELD_BY_PROCESS, "held-by-process", GVTG_DIAG_ERROR,
-	  "process {pid} ({comm}) holds its VFIO group {group}, so the vGPU is in use and a "
+	  "process {pid} ({comm}) has the vGPU's VFIO node {node} open, so it is in use and a "
 	  "removal would block",
 	  "Stop that process (a QEMU using the vGPU) first; a vGPU in use is never removed" },
 	{ GVTG_CAUSE_EXISTS, "vgpu-exists", GVTG_DIAG_ERROR,
@@ -153,9 +153,9 @@ static const struct gvtg_cause_row table[] = {
 	  "{file}, line {line}: {what}",
 	  "Fix the file (see gvtg-hook.conf(5)); 'gvtgctl check' reports the same" },
 	{ GVTG_CAUSE_CONFIG_UNREADABLE, "config-unreadable", GVTG_DIAG_ERROR,
-	  "{file} cannot be read: {strerror}{[ ({what})]}",
-	  "Make it a readable text file of at most 1 MiB; running domains are still released "
-	  "with the defaults" },
+	  "{file} cannot be used: {what}",
+	  "Until it is fixed new starts are refused; running domains are still released with "
+	  "the defaults" },
 	{ GVTG_CAUSE_XML_ERROR, "xml-error", GVTG_DIAG_ERROR,
 	  "the XML is not well-formed: line {line}: {what}", FIX_XML },
 	{ GVTG_CAUSE_XML_INVALID, "xml-invalid", GVTG_DIAG_ERROR, "{what}", FIX_XML },
@@ -163,10 +163,10 @@ static const struct gvtg_cause_row table[] = {
 	  "the domain XML has no <uuid>, so ownership cannot be recorded",
 	  "Give the domain a <uuid> (virsh edit)" },
 	{ GVTG_CAUSE_INPUT_TOO_LARGE, "input-too-large", GVTG_DIAG_ERROR,
-	  "the domain XML on stdin is larger than {max_mib} MiB; refusing it",
+	  "it is larger than {max_mib} MiB; refusing it",
 	  "Shorten the domain definition" },
 	{ GVTG_CAUSE_INPUT_UNREADABLE, "input-unreadable", GVTG_DIAG_ERROR,
-	  "reading the domain XML from stdin: {strerror}",
+	  "stdin cannot be read: {strerror}",
 	  "libvirt passes the domain XML on stdin; run the hook as libvirt does" },
 	{ GVTG_CAUSE_MODULE_LOAD, "module-load", GVTG_DIAG_ERROR,
 	  "loading gvtg-hook-core.so beside the hook: {dlerror}", "Reinstall gvtg-hook" },
@@ -307,7 +307,7 @@ static const char *fact(const struct gvtg_diag *d, const char *name, size_t n, c
 	if (IS("types")) return d->types;
 	/* detail, under the name that says what it holds in each row */
 	if (IS("detail") || IS("parents") || IS("suggestion") || IS("name") || IS("mismatch") ||
-	    IS("wanted") || IS("reason") || IS("left") || IS("group") || IS("consequence") ||
+	    IS("wanted") || IS("reason") || IS("left") || IS("node") || IS("consequence") ||
 	    IS("what") || IS("max_mib") || IS("dlerror"))
 		return d->detail;
 	if (IS("state")) return gvtg_state_dir();
@@ -453,16 +453,18 @@ void gvtg_diag_config(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const
 	const char *p = cfg && cfg->path ? cfg->path : path ? path : gvtg_config_default_path();
 	snprintf(d.file, sizeof(d.file), "%s%s", p[0] == '/' ? "" : "/", p);
 	enum gvtg_cause cause;
-	if (r == -EBADMSG && cfg) {
+	if (r == -EBADMSG && cfg && cfg->error_line > 0) {
 		d.line = cfg->error_line;
 		copy(d.detail, sizeof(d.detail), cfg->error);
 		cause = GVTG_CAUSE_CONFIG_ERROR;
 	} else {
-		d.err = r == -EFBIG ? EFBIG : -r;
-		if (r == -EFBIG)
-			copy(d.detail, sizeof(d.detail), "larger than 1 MiB");
-		else if (r == -EBADMSG)
-			copy(d.detail, sizeof(d.detail), "not UTF-8 text");
+		/* The whole file: the parser's words when it has some (a directory, too
+		 * large, UTF-16...), else the errno's. */
+		d.err = -r;
+		if (cfg && cfg->error[0])
+			copy(d.detail, sizeof(d.detail), cfg->error);
+		else
+			snprintf(d.detail, sizeof(d.detail), "cannot read it: %s", strerror(-r));
 		cause = GVTG_CAUSE_CONFIG_UNREADABLE;
 	}
 	gvtg_diag_report(ctx, &d, cause);

@@ -133,6 +133,15 @@ static int explain_placement(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 	return report(ctx, d, GVTG_CAUSE_INTERNAL, r);
 }
 
+void gvtg_placement_explain(struct gvtg_ctx *ctx, const struct gvtg_config *cfg,
+			    const char *uuid, const struct gvtg_placement *p, int r,
+			    const char *parent, const char *type)
+{
+	struct gvtg_diag d;
+	gvtg_diag_init(&d, GVTG_OP_CREATE, uuid, NULL);
+	explain_placement(ctx, &d, cfg, p, r, true, parent, type);
+}
+
 /* Why a type has no instance left, from the descriptions GVT-g gives: every vGPU takes
  * graphics memory and fence registers.  When a type needing as many fences but less
  * memory still fits, memory is the limit; when only types needing fewer fences fit,
@@ -881,6 +890,36 @@ int gvtg_reconnect(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 
 /* ---- holders: who has the device's VFIO group open ------------------------------------- */
 
+/* The device nodes through which a process can hold the vGPU: its VFIO group
+ * (/dev/vfio/<group>) and, with iommufd, its own cdev (/dev/vfio/devices/vfio<N>). */
+static int holder_paths(struct gvtg_ctx *ctx, const char *u, char want[2][64], size_t *ret_n)
+{
+	size_t n = 0;
+	_cleanup_free_ char *link = gvtg_path_join("sys/bus/mdev/devices", u, "iommu_group", NULL);
+	_cleanup_free_ char *target = NULL;
+	if (!link)
+		return -ENOMEM;
+	if (gvtg_io_readlink(ctx, link, &target) >= 0) {
+		const char *group = strrchr(target, '/');
+		group = group ? group + 1 : target;
+		if (*group && strspn(group, "0123456789") == strlen(group))
+			snprintf(want[n++], 64, "/dev/vfio/%s", group);
+	}
+	_cleanup_free_ char *cdir = gvtg_path_join("sys/bus/mdev/devices", u, "vfio-dev", NULL);
+	_cleanup_closedir_ DIR *d = NULL;
+	if (cdir && gvtg_io_opendir(ctx, cdir, &d) >= 0) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (!strncmp(de->d_name, "vfio", 4) && de->d_name[4] &&
+			    strspn(de->d_name + 4, "0123456789") == strlen(de->d_name + 4)) {
+				snprintf(want[n++], 64, "/dev/vfio/devices/%.40s", de->d_name);
+				break;
+			}
+	}
+	*ret_n = n;
+	return 0;
+}
+
 int gvtg_device_holder(struct gvtg_ctx *ctx, const char *uuid, long *ret_pid,
 		       char ret_comm[32])
 {
@@ -888,21 +927,13 @@ int gvtg_device_holder(struct gvtg_ctx *ctx, const char *uuid, long *ret_pid,
 	int r = gvtg_uuid_normalize(uuid, u);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *link = gvtg_path_join("sys/bus/mdev/devices", u, "iommu_group", NULL);
-	_cleanup_free_ char *target = NULL;
-	if (!link)
-		return -ENOMEM;
-	r = gvtg_io_readlink(ctx, link, &target);
-	if (r == -ENOENT)
-		return 0; /* no group: nothing can hold it through VFIO */
+	char want[2][64];
+	size_t n_want;
+	r = holder_paths(ctx, u, want, &n_want);
 	if (r < 0)
 		return r;
-	const char *group = strrchr(target, '/');
-	group = group ? group + 1 : target;
-	if (!*group || strspn(group, "0123456789") != strlen(group))
-		return 0;
-	char want[64];
-	snprintf(want, sizeof(want), "/dev/vfio/%s", group);
+	if (n_want == 0)
+		return 0; /* no VFIO node: nothing can hold it open */
 
 	_cleanup_closedir_ DIR *proc = NULL;
 	if (gvtg_io_opendir(ctx, "proc", &proc) < 0)
@@ -921,7 +952,12 @@ int gvtg_device_holder(struct gvtg_ctx *ctx, const char *uuid, long *ret_pid,
 				continue;
 			_cleanup_free_ char *p = gvtg_path_join(fdp, fe->d_name, NULL);
 			_cleanup_free_ char *t = NULL;
-			if (!p || gvtg_io_readlink(ctx, p, &t) < 0 || strcmp(t, want) != 0)
+			if (!p || gvtg_io_readlink(ctx, p, &t) < 0)
+				continue;
+			bool match = false;
+			for (size_t k = 0; k < n_want; k++)
+				match = match || !strcmp(t, want[k]);
+			if (!match)
 				continue;
 			*ret_pid = strtol(de->d_name, NULL, 10);
 			if (ret_comm) {
@@ -949,12 +985,10 @@ static int check_not_held(struct gvtg_ctx *ctx, struct gvtg_diag *d, const char 
 		return 0;
 	d->pid = pid;
 	copy(d->comm, sizeof(d->comm), comm);
-	_cleanup_free_ char *link = gvtg_path_join("sys/bus/mdev/devices", uuid, "iommu_group", NULL);
-	_cleanup_free_ char *target = NULL;
-	if (link && gvtg_io_readlink(ctx, link, &target) >= 0) {
-		const char *g = strrchr(target, '/');
-		snprintf(d->detail, sizeof(d->detail), "/dev/vfio/%s", g ? g + 1 : target);
-	}
+	char want[2][64];
+	size_t n = 0;
+	if (holder_paths(ctx, uuid, want, &n) >= 0 && n > 0)
+		copy(d->detail, sizeof(d->detail), want[0]);
 	return report(ctx, d, GVTG_CAUSE_HELD_BY_PROCESS, -EBUSY);
 }
 

@@ -421,8 +421,8 @@ START_TEST(ownership_causes)
 	fakesys_symlink(fs, "proc/4242/fd/3", "/dev/null");
 	ctl("remove", "--force", UA);
 	expect_ctl(GVTG_CAUSE_HELD_BY_PROCESS, 1);
-	ck_assert_ptr_nonnull(strstr(cres.err, "process 4242 (qemu-system-x86) holds its VFIO "
-					       "group /dev/vfio/7"));
+	ck_assert_ptr_nonnull(strstr(cres.err, "process 4242 (qemu-system-x86) has the "
+					       "vGPU's VFIO node /dev/vfio/7 open"));
 	char *rm = fakesys_read(fs, GVT "/" UA "/remove");
 	ck_assert_str_eq(rm, "");
 	free(rm);
