@@ -19,13 +19,19 @@ definitions_checks() {
 	local calls=/run/gvtg-callouts.log cdir=/etc/mdevctl.d/scripts.d/callouts
 	local conf=${GVTG_CONFIG_FILE:-/etc/gvtg-hook.conf} node out f
 
+	# libvirt hands mdevctl the definition as --jsonfile /dev/stdin: the guest's /dev
+	# is a bare devtmpfs, without the links udev or systemd would make.
+	[[ -e /dev/stdin ]] || ln -s /proc/self/fd/0 /dev/stdin
+	[[ -e /dev/fd ]] || ln -s /proc/self/fd /dev/fd
 	# mdevctl refuses every command without its scripts.d directories.
 	mkdir -p "$cdir" /etc/mdevctl.d/scripts.d/notifiers
 	cat >"$cdir/50-gvtg-test" <<-EOF
 		#!/bin/sh
-		# A callout: note every call; handle only start and stop of our test vGPU.
+		# A callout: note every call; handle only the events of our test vGPU.  mdevctl
+		# writes the device's JSON to stdin (1.2.0 fails on a closed pipe): read it.
+		cat >/dev/null
 		echo "\$*" >>$calls
-		case " \$* " in *" -u $N "*) exit 0 ;; esac
+		case " \$* " in *" -e get "*) exit 2 ;; *" -u $N "*) exit 0 ;; esac
 		exit 2
 	EOF
 	chmod 0755 "$cdir/50-gvtg-test"
