@@ -428,7 +428,8 @@ static void stub_mode(const char *mode)
 static bool alive(const char *pidfile)
 {
 	char *s = fakesys_read(fs, pidfile);
-	ck_assert_ptr_nonnull(s);
+	if (!s)
+		return false; /* killed before it started anything (slow under valgrind) */
 	char stat[64], buf[256] = "";
 	snprintf(stat, sizeof(stat), "/proc/%d/stat", atoi(s));
 	free(s);
@@ -519,6 +520,7 @@ START_TEST(start_stub_hangs)
 	for (size_t i = 0; i < 2; i++) {
 		stub_mode(modes[i]);
 		double t0 = now();
+		fakesys_unlink(fs, "sleep.pid");
 		ck_assert_int_eq(gvtg_definition_start(ctx, &d, 500, detail, sizeof(detail)),
 				 -ETIMEDOUT);
 		double took = now() - t0;
