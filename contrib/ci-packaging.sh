@@ -369,6 +369,7 @@ if [ ${#debs[@]} -gt 0 ]; then
 		pass "the package leaves /etc/apparmor.d/local/ and libvirtd's profile alone"
 	fi
 	dpkg-deb -I "$deb" postinst >"$work/postinst.txt" 2>/dev/null || true
+	# shellcheck disable=SC2016 # the postinst's own $APP_PROFILE, literally
 	check "postinst loads the profile through dh_apparmor" \
 		grep -qF 'apparmor_parser -r -T -W "$APP_PROFILE"' "$work/postinst.txt"
 
