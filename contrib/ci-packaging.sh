@@ -668,6 +668,25 @@ tarball=$work/gvtg-hook-$version.tar.xz
 copy_tree "$work/dist/gvtg-hook-$version"
 tar -C "$work/dist" -cJf "$tarball" "gvtg-hook-$version"
 
+# Fedora and Arch keep systemd's and udev's files under /usr/lib, where Debian 12's
+# systemd.pc and udev.pc say /lib: both builds see pkg-config files with their layout.
+mkdir -p "$work/usrlib-pc"
+cat >"$work/usrlib-pc/systemd.pc" <<'PC'
+systemdsystemunitdir=/usr/lib/systemd/system
+systemdsleepdir=/usr/lib/systemd/system-sleep
+tmpfilesdir=/usr/lib/tmpfiles.d
+Name: systemd
+Description: systemd's directories on Fedora and Arch
+Version: 252
+PC
+cat >"$work/usrlib-pc/udev.pc" <<'PC'
+udevdir=/usr/lib/udev
+Name: udev
+Description: udev's directory on Fedora and Arch
+Version: 252
+PC
+usrlib_pc=$work/usrlib-pc
+
 # RPM: Debian's rpm lacks Fedora's meson and systemd path macros; these are Fedora's
 # values.  The scriptlet macros (%systemd_post, %selinux_*) stay unexpanded: nothing is
 # installed.  --nocheck: the unit suite has its own CI step.
@@ -685,7 +704,7 @@ cat >"$work/fedora.macros" <<'MACROS'
 %meson_install DESTDIR=%{buildroot} %{__meson} install -C %{_vpath_builddir} --no-rebuild
 %meson_test %{__meson} test -C %{_vpath_builddir} --print-errorlogs
 MACROS
-if (cd "$work" && timeout 900 rpmbuild -bb --nodeps --nocheck --load "$work/fedora.macros" \
+if (cd "$work" && PKG_CONFIG_PATH=$usrlib_pc timeout 900 rpmbuild -bb --nodeps --nocheck --load "$work/fedora.macros" \
 	--define "_topdir $rpmtop" "$spec") >"$work/rpmbuild.log" 2>&1; then
 	rpmfile=$(find "$rpmtop/RPMS" -name "gvtg-hook-$version-*.rpm" | head -n 1)
 fi
@@ -718,7 +737,7 @@ fi
 # Arch's wrapper around meson setup (its options, less LTO, which only slows CI down).
 arch=$work/arch
 mkdir -p "$arch/bin"
-chmod 755 "$work"
+chmod 755 "$work" "$work/usrlib-pc"
 cp "$contrib/arch/PKGBUILD" "$contrib/arch/gvtg-hook.install" "$tarball" "$arch/"
 cat >"$arch/bin/arch-meson" <<'SHIM'
 #!/bin/sh
@@ -729,7 +748,7 @@ chmod 755 "$arch/bin/arch-meson"
 chown -R nobody:nogroup "$arch"
 if (cd "$arch" && timeout 900 setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	env -i PATH="$arch/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$arch" LC_ALL=C.UTF-8 \
-	BUILDDIR="$arch/build" PKGDEST="$arch" SRCDEST="$arch" \
+	BUILDDIR="$arch/build" PKGDEST="$arch" SRCDEST="$arch" PKG_CONFIG_PATH="$usrlib_pc" \
 	makepkg --nodeps --nocheck --noconfirm --noprogressbar) >"$work/makepkg.log" 2>&1; then
 	archfile=$(find "$arch" -maxdepth 1 -name "gvtg-hook-$version-*.pkg.tar.*" | head -n 1)
 fi
