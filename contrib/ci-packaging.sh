@@ -616,9 +616,11 @@ kinds() {
 # - Debian: man pages gzipped, the doc directory and the lintian overrides.
 deb_map=(-e 's|\.gz$||' -e '\|/usr/share/doc/gvtg-hook/|d' -e '\|/usr/share/lintian/|d')
 # - Fedora: units, sleep hook and udev rules under /usr/lib (no /lib); %license and %doc;
-#   no AppArmor profile but the SELinux module and its interface.
+#   rpm's links /usr/lib/.build-id/*/* to every ELF file; no AppArmor profile but the
+#   SELinux module and its interface.
 rpm_map=(-e 's|\.gz$||' -e 's| /usr/lib/systemd/| /lib/systemd/|' -e 's| /usr/lib/udev/| /lib/udev/|'
-	-e '\|/usr/share/licenses/gvtg-hook/|d' -e '\|/usr/share/doc/gvtg-hook/|d')
+	-e '\|/usr/share/licenses/gvtg-hook/|d' -e '\|/usr/share/doc/gvtg-hook/|d'
+	-e '\|^l /usr/lib/\.build-id/|d')
 rpm_only=("f /usr/share/selinux/devel/include/distributed/gvtg_hook.if"
 	"f /usr/share/selinux/packages/targeted/gvtg_hook.pp.bz2")
 rpm_without=("f /etc/apparmor.d/usr.sbin.gvtg-hook")
@@ -694,6 +696,7 @@ rpmtop=$work/rpmbuild
 mkdir -p "$rpmtop/SOURCES"
 cp "$tarball" "$rpmtop/SOURCES/"
 cat >"$work/fedora.macros" <<'MACROS'
+%_docdir_fmt %%{NAME}
 %_unitdir /usr/lib/systemd/system
 %_udevrulesdir /usr/lib/udev/rules.d
 %_tmpfilesdir /usr/lib/tmpfiles.d
