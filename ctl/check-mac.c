@@ -257,7 +257,8 @@ static char *expand(const struct profile *pf, const char *in, int depth)
 		if (cl && depth < 8)
 			for (size_t i = 0; i < pf->n_vars && !v; i++)
 				if (strlen(pf->vars[i].name) == (size_t)(cl - p - 2) &&
-				    !strncmp(pf->vars[i].name, p + 2, (size_t)(cl - p - 2)))
+				    !strncmp(pf->vars[i].name, p + 2,
+				             (size_t)(cl - p - 2)))
 					v = &pf->vars[i];
 		if (v) {
 			char *sub = expand(pf, v->value, depth + 1);
@@ -308,7 +309,7 @@ static void add_rule(struct profile *pf, char *line)
 		if (!strcmp(tok[i], "deny"))
 			deny = true;
 		else if (strcmp(tok[i], "audit") && strcmp(tok[i], "owner") &&
-			 strcmp(tok[i], "allow") && strcmp(tok[i], "file"))
+		         strcmp(tok[i], "allow") && strcmp(tok[i], "file"))
 			break;
 	}
 	if (nt - i < 2)
@@ -337,11 +338,12 @@ static void add_rule(struct profile *pf, char *line)
 		pf->n_rules++;
 }
 
-static void parse_file(struct ctl *c, const char *path, struct profile *pf, int base_depth,
-		       int nesting);
+static void parse_file(struct ctl *c, const char *path, struct profile *pf,
+                       int base_depth, int nesting);
 
 /* include <x> / include if exists <x> / #include "x": a file or a directory of files. */
-static void parse_include(struct ctl *c, char *line, struct profile *pf, int depth, int nesting)
+static void parse_include(struct ctl *c, char *line, struct profile *pf, int depth,
+                          int nesting)
 {
 	char *op = strpbrk(line, "<\"");
 	if (!op || nesting >= MAX_INCLUDE_DEPTH)
@@ -383,14 +385,15 @@ static void parse_include(struct ctl *c, char *line, struct profile *pf, int dep
 }
 
 /* Rules count at depth 1: inside the file's first profile, not in its child profiles. */
-static void parse_file(struct ctl *c, const char *path, struct profile *pf, int base_depth,
-		       int nesting)
+static void parse_file(struct ctl *c, const char *path, struct profile *pf,
+                       int base_depth, int nesting)
 {
 	char *text = NULL;
 	if (ctl_read_file(c, path, &text) < 0)
 		return;
 	int depth = base_depth;
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
 		char *line = trim(l);
 		if (!strncmp(line, "#include", 8)) {
 			parse_include(c, line, pf, depth, nesting);
@@ -428,7 +431,8 @@ static void parse_file(struct ctl *c, const char *path, struct profile *pf, int 
 
 /* The rule that decides whether the profile executes path: a deny rule wins; NULL when
  * none allows it. */
-static const struct rule *exec_rule(const struct profile *pf, const char *path, bool *ret_denied)
+static const struct rule *exec_rule(const struct profile *pf, const char *path,
+                                    bool *ret_denied)
 {
 	const struct rule *allow = NULL;
 	*ret_denied = false;
@@ -525,7 +529,7 @@ static bool is_executable(struct ctl *c, const char *path)
 	struct stat st;
 	return resolve(c, path, real, sizeof(real)) == 0 &&
 	       fstatat(gvtg_ctx_get_root_fd(c->ctx), real[1] ? real + 1 : ".", &st,
-		       AT_SYMLINK_NOFOLLOW) == 0 &&
+	               AT_SYMLINK_NOFOLLOW) == 0 &&
 	       S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR);
 }
 
@@ -574,7 +578,7 @@ static int daemon_label(struct ctl *c, const char *name, long *ret_pid, char **r
 	}
 	if (pid <= 0) {
 		int fd = openat(gvtg_ctx_get_root_fd(c->ctx), "proc",
-				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 		if (!d && fd >= 0)
 			close(fd);
@@ -611,7 +615,7 @@ static int daemon_label(struct ctl *c, const char *name, long *ret_pid, char **r
 /* The file under /etc/apparmor.d that defines profile name. */
 static int profile_file(struct ctl *c, const char *name, char *ret, size_t size)
 {
-	static const char *const guesses[] = { "usr.sbin.", "usr.bin.", "" };
+	static const char *const guesses[] = {"usr.sbin.", "usr.bin.", ""};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(ret, size, AA_DIR "/%s%s", guesses[i], name);
 		char *text = NULL;
@@ -630,14 +634,14 @@ static int profile_file(struct ctl *c, const char *name, char *ret, size_t size)
 /* The profile name a hook executable's profile file carries: usr.sbin.gvtg-hook. */
 static void own_profile_file(char *buf, size_t size)
 {
-	snprintf(buf, size, "%s", GVTG_HOOK_PATH + 1);
+	snprintf(buf, size, "%s", &GVTG_HOOK_PATH[1]);
 	for (char *p = buf; *p; p++)
 		if (*p == '/')
 			*p = '.';
 }
 
 static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data,
-				 const char *daemon, long pid, const char *label)
+                                 const char *daemon, long pid, const char *label)
 {
 	/* Lines longer than these are cut: paths that long do not occur in hooks. */
 	char what[1024], fix[1024];
@@ -645,9 +649,12 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 	if (!mode) {
 		if (strcmp(label, "unconfined") && strchr(label, ':')) {
 			snprintf(what, sizeof(what),
-				 "%s (pid %ld) runs as SELinux context %s: the hook needs the gvtg_hook "
-				 "policy module", daemon, pid, label);
-			report(data, MAC_INFO, "see gvtg-hook(8), AppArmor and SELinux", what);
+			         "%s (pid %ld) runs as SELinux context %s: the hook "
+			         "needs the gvtg_hook "
+			         "policy module",
+			         daemon, pid, label);
+			report(data, MAC_INFO, "see gvtg-hook(8), AppArmor and SELinux",
+			       what);
 		}
 		return; /* unconfined */
 	}
@@ -657,13 +664,16 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 
 	char file[PATH_MAX];
 	if (profile_file(c, name, file, sizeof(file)) < 0) {
-		snprintf(what, sizeof(what),
-			 "%s (pid %ld) is confined by AppArmor profile %s, which is not in "
-			 "/etc/apparmor.d: whether it may run the hooks is unknown", daemon, pid, name);
-		report(data, MAC_WARN, "check the daemon's profile allows executing the hooks", what);
+		snprintf(
+		    what, sizeof(what),
+		    "%s (pid %ld) is confined by AppArmor profile %s, which is not in "
+		    "/etc/apparmor.d: whether it may run the hooks is unknown",
+		    daemon, pid, name);
+		report(data, MAC_WARN,
+		       "check the daemon's profile allows executing the hooks", what);
 		return;
 	}
-	struct profile pf = { 0 };
+	struct profile pf = {0};
 	parse_file(c, AA_DIR "/tunables/global", &pf, 0, 0);
 	parse_file(c, file, &pf, 0, 0);
 
@@ -681,21 +691,29 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 		else
 			snprintf(shown, sizeof(shown), "%s", hooks[i]);
 		if (rl && !denied) {
-			if (snprintf(what, sizeof(what), "%s (AppArmor %s) may execute hook %s: rule "
-				     "'%s %s'", daemon, name, shown, rl->path, rl->perms) < 0)
+			if (snprintf(what, sizeof(what),
+			             "%s (AppArmor %s) may execute hook %s: rule "
+			             "'%s %s'",
+			             daemon, name, shown, rl->path, rl->perms) < 0)
 				continue;
 			report(data, MAC_PASS, NULL, what);
 			continue;
 		}
 		if (snprintf(fix, sizeof(fix),
-			 "install the hook where the profile runs it (the packages and --prefix=/usr "
-			 "use /usr/sbin/gvtg-hook; meson -Dhook_layout=hooks_dir copies it into "
-			 "qemu.d), or add '%s PUx,' to /etc/apparmor.d/local/%s and run apparmor_parser "
-			 "-r /%s", real, strrchr(file, '/') + 1, file) < 0 ||
+		             "install the hook where the profile runs it (the packages "
+		             "and --prefix=/usr "
+		             "use /usr/sbin/gvtg-hook; meson -Dhook_layout=hooks_dir "
+		             "copies it into "
+		             "qemu.d), or add '%s PUx,' to /etc/apparmor.d/local/%s and "
+		             "run apparmor_parser "
+		             "-r /%s",
+		             real, strrchr(file, '/') + 1, file) < 0 ||
 		    snprintf(what, sizeof(what),
-			 "%s (pid %ld, AppArmor %s%s) may not execute hook %s: /%s %s; every VM start "
-			 "fails with 'Permission denied'", daemon, pid, name, enforce ? "" : ", complain",
-			 shown, file, denied ? "denies it" : "has no exec rule for it") < 0)
+		             "%s (pid %ld, AppArmor %s%s) may not execute hook %s: /%s "
+		             "%s; every VM start "
+		             "fails with 'Permission denied'",
+		             daemon, pid, name, enforce ? "" : ", complain", shown, file,
+		             denied ? "denies it" : "has no exec rule for it") < 0)
 			continue;
 		report(data, enforce ? MAC_FAIL : MAC_WARN, fix, what);
 	}
@@ -704,7 +722,7 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 
 void check_mac(struct ctl *c, mac_report_fn report, void *data)
 {
-	static const char *const daemons[] = { "libvirtd", "virtqemud" };
+	static const char *const daemons[] = {"libvirtd", "virtqemud"};
 	for (size_t i = 0; i < 2; i++) {
 		long pid;
 		char *label = NULL;
@@ -714,13 +732,16 @@ void check_mac(struct ctl *c, mac_report_fn report, void *data)
 		free(label);
 	}
 
-	/* The hook's own profile matters where libvirtd runs it with PUx: an executable of
-	 * its own, not a file in the hooks directory (that one inherits libvirtd's). */
+	/* The hook's own profile matters where libvirtd runs it with PUx: an executable
+	 * of its own, not a file in the hooks directory (that one inherits libvirtd's).
+	 */
 	char *enabled = NULL;
-	bool aa = ctl_read_file(c, "sys/module/apparmor/parameters/enabled", &enabled) == 0 &&
-		  enabled[0] == 'Y';
+	bool aa =
+	    ctl_read_file(c, "sys/module/apparmor/parameters/enabled", &enabled) == 0 &&
+	    enabled[0] == 'Y';
 	free(enabled);
-	if (!aa || !strncmp(GVTG_HOOK_PATH, GVTG_HOOKS_DIR "/", strlen(GVTG_HOOKS_DIR "/")) ||
+	if (!aa ||
+	    !strncmp(GVTG_HOOK_PATH, GVTG_HOOKS_DIR "/", strlen(GVTG_HOOKS_DIR "/")) ||
 	    !ctl_exists(c, GVTG_HOOK_PATH))
 		return;
 	char file[PATH_MAX], fix[PATH_MAX + 64], what[512];
@@ -728,7 +749,8 @@ void check_mac(struct ctl *c, mac_report_fn report, void *data)
 	snprintf(fix, sizeof(fix), "apparmor_parser -r /etc/apparmor.d/%s", file);
 	char *loaded = NULL;
 	if (ctl_read_file(c, "sys/kernel/security/apparmor/profiles", &loaded) < 0) {
-		report(data, MAC_INFO, "mount -t securityfs securityfs /sys/kernel/security",
+		report(data, MAC_INFO,
+		       "mount -t securityfs securityfs /sys/kernel/security",
 		       "AppArmor is enabled but its loaded profiles cannot be read");
 		return;
 	}
@@ -745,9 +767,10 @@ void check_mac(struct ctl *c, mac_report_fn report, void *data)
 	snprintf(installed, sizeof(installed), AA_DIR "/%s", file);
 	if (!ctl_exists(c, installed))
 		snprintf(fix, sizeof(fix),
-			 "install the hook's profile (meson -Dapparmor=enabled) as "
-			 "/etc/apparmor.d/%s and load it with apparmor_parser -r", file);
+		         "install the hook's profile (meson -Dapparmor=enabled) as "
+		         "/etc/apparmor.d/%s and load it with apparmor_parser -r",
+		         file);
 	snprintf(what, sizeof(what),
-		 "AppArmor profile gvtg-hook is not loaded: the hook runs unconfined");
+	         "AppArmor profile gvtg-hook is not loaded: the hook runs unconfined");
 	report(data, MAC_WARN, fix, what);
 }

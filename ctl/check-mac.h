@@ -18,11 +18,11 @@ enum mac_status {
 
 /* One result line: what was found, and the fix (NULL when there is nothing to do). */
 typedef void (*mac_report_fn)(void *data, enum mac_status status, const char *fix,
-			      const char *what);
+                              const char *what);
 
-/* Report, for each running libvirtd or virtqemud confined by AppArmor, whether its profile
- * lets it execute hooks/qemu and every entry of hooks/qemu.d (by the path a symlink
- * resolves to, as AppArmor judges), and whether the hook's own profile is loaded.
+/* Report, for each running libvirtd or virtqemud confined by AppArmor, whether its
+ * profile lets it execute hooks/qemu and every entry of hooks/qemu.d (by the path a
+ * symlink resolves to, as AppArmor judges), and whether the hook's own profile is loaded.
  * Reports nothing where AppArmor is off and no daemon is confined.  Every path is read
  * under c's root. */
 void check_mac(struct ctl *c, mac_report_fn report, void *data);

@@ -30,37 +30,37 @@
 
 /* The parts of Debian 12's usr.sbin.libvirtd that decide what it may execute. */
 static const char debian_profile[] =
-	"#include <tunables/global>\n"
-	"@{LIBVIRT}=\"libvirt\"\n"
-	"\n"
-	"profile libvirtd /usr/sbin/libvirtd flags=(attach_disconnected) {\n"
-	"  #include <abstractions/base>\n"
-	"  capability kill,\n"
-	"  network inet stream,\n"
-	"  / r,\n"
-	"  /** rwmkl,\n"
-	"\n"
-	"  /bin/* PUx,\n"
-	"  /sbin/* PUx,\n"
-	"  /usr/bin/* PUx,\n"
-	"  /usr/sbin/virtlogd pix,\n"
-	"  /usr/sbin/* PUx,\n"
-	"  /{usr/,}lib/udev/scsi_id PUx,\n"
-	"  /usr/{lib,lib64,lib/qemu,libexec}/virtiofsd PUx,\n"
-	"  audit deny /{usr/,}sbin/apparmor_parser rwxl,\n"
-	"  /usr/lib/libvirt/* PUxr,\n"
-	"  /etc/libvirt/hooks/** rmix,\n"
-	"  change_profile -> @{LIBVIRT}-[0-9a-f]*-[0-9a-f]*-[0-9a-f]*-[0-9a-f]*-[0-9a-f]*,\n"
-	"\n"
-	"  /usr/{lib,lib64,lib/qemu,libexec}/qemu-bridge-helper Cx -> qemu_bridge_helper,\n"
-	"  profile qemu_bridge_helper {\n"
-	"   #include <abstractions/base>\n"
-	"   /usr/libexec/gvtg-hook/gvtg-hook rmix,\n"
-	"  }\n"
-	"\n"
-	"  # Site-specific additions and overrides. See local/README for details.\n"
-	"  #include <local/usr.sbin.libvirtd>\n"
-	"}\n";
+    "#include <tunables/global>\n"
+    "@{LIBVIRT}=\"libvirt\"\n"
+    "\n"
+    "profile libvirtd /usr/sbin/libvirtd flags=(attach_disconnected) {\n"
+    "  #include <abstractions/base>\n"
+    "  capability kill,\n"
+    "  network inet stream,\n"
+    "  / r,\n"
+    "  /** rwmkl,\n"
+    "\n"
+    "  /bin/* PUx,\n"
+    "  /sbin/* PUx,\n"
+    "  /usr/bin/* PUx,\n"
+    "  /usr/sbin/virtlogd pix,\n"
+    "  /usr/sbin/* PUx,\n"
+    "  /{usr/,}lib/udev/scsi_id PUx,\n"
+    "  /usr/{lib,lib64,lib/qemu,libexec}/virtiofsd PUx,\n"
+    "  audit deny /{usr/,}sbin/apparmor_parser rwxl,\n"
+    "  /usr/lib/libvirt/* PUxr,\n"
+    "  /etc/libvirt/hooks/** rmix,\n"
+    "  change_profile -> @{LIBVIRT}-[0-9a-f]*-[0-9a-f]*-[0-9a-f]*-[0-9a-f]*-[0-9a-f]*,\n"
+    "\n"
+    "  /usr/{lib,lib64,lib/qemu,libexec}/qemu-bridge-helper Cx -> qemu_bridge_helper,\n"
+    "  profile qemu_bridge_helper {\n"
+    "   #include <abstractions/base>\n"
+    "   /usr/libexec/gvtg-hook/gvtg-hook rmix,\n"
+    "  }\n"
+    "\n"
+    "  # Site-specific additions and overrides. See local/README for details.\n"
+    "  #include <local/usr.sbin.libvirtd>\n"
+    "}\n";
 
 static struct fakesys *fs;
 static int rc;
@@ -122,8 +122,10 @@ static void check(void)
 	rc = WEXITSTATUS(status);
 }
 
-#define assert_has(s) ck_assert_msg(strstr(out, (s)), "output lacks \"%s\":\n%s", (s), out)
-#define assert_lacks(s) ck_assert_msg(!strstr(out, (s)), "output has \"%s\":\n%s", (s), out)
+#define assert_has(s)                                                                    \
+	ck_assert_msg(strstr(out, (s)), "output lacks \"%s\":\n%s", (s), out)
+#define assert_lacks(s)                                                                  \
+	ck_assert_msg(!strstr(out, (s)), "output has \"%s\":\n%s", (s), out)
 #define assert_rc(n) ck_assert_msg(rc == (n), "exit %d, expected %d:\n%s", rc, (n), out)
 
 /* Every other check passes, so that the exit status is the AppArmor check's; libvirtd is
@@ -145,9 +147,10 @@ static void host(const char *label)
 	char stat[128];
 	snprintf(stat, sizeof(stat), "cpu 1\nbtime %lld\n", (long long)time(NULL) + 3600);
 	fakesys_write(fs, "proc/stat", stat);
-	fakesys_write(fs, "proc/4242/stat",
-		      "4242 (libvirtd) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 17 0 "
-		      "1000 123456 100 18446744073709551615\n");
+	fakesys_write(
+	    fs, "proc/4242/stat",
+	    "4242 (libvirtd) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 17 0 "
+	    "1000 123456 100 18446744073709551615\n");
 	fakesys_write(fs, "run/libvirtd.pid", "4242\n");
 	if (label)
 		fakesys_write(fs, "proc/4242/attr/current", label);
@@ -169,12 +172,14 @@ START_TEST(refused_libexec)
 	hook_at("/usr/libexec/gvtg-hook/gvtg-hook");
 	check();
 	assert_rc(1);
-	assert_has("FAIL  libvirtd (pid 4242, AppArmor libvirtd) may not execute hook " HOOK_LINK
-		   " (-> /usr/libexec/gvtg-hook/gvtg-hook): /" PROFILE " has no exec rule for it; "
-		   "every VM start fails with 'Permission denied': install the hook where the "
-		   "profile runs it");
+	assert_has(
+	    "FAIL  libvirtd (pid 4242, AppArmor libvirtd) may not execute hook " HOOK_LINK
+	    " (-> /usr/libexec/gvtg-hook/gvtg-hook): /" PROFILE
+	    " has no exec rule for it; "
+	    "every VM start fails with 'Permission denied': install the hook where the "
+	    "profile runs it");
 	assert_has("or add '/usr/libexec/gvtg-hook/gvtg-hook PUx,' to /" LOCAL " and run "
-		   "apparmor_parser -r /" PROFILE);
+	           "apparmor_parser -r /" PROFILE);
 	/* A child profile's rule for that path is not libvirtd's. */
 }
 END_TEST
@@ -185,7 +190,8 @@ START_TEST(refused_usr_local)
 	hook_at("/usr/local/libexec/gvtg-hook/gvtg-hook");
 	check();
 	assert_rc(1);
-	assert_has("may not execute hook " HOOK_LINK " (-> /usr/local/libexec/gvtg-hook/gvtg-hook)");
+	assert_has("may not execute hook " HOOK_LINK
+	           " (-> /usr/local/libexec/gvtg-hook/gvtg-hook)");
 }
 END_TEST
 
@@ -206,7 +212,7 @@ START_TEST(allowed_sbin)
 	check();
 	assert_rc(0);
 	assert_has("PASS  libvirtd (AppArmor libvirtd) may execute hook " HOOK_LINK
-		   " (-> /usr/sbin/gvtg-hook): rule '/usr/sbin/* PUx'");
+	           " (-> /usr/sbin/gvtg-hook): rule '/usr/sbin/* PUx'");
 	assert_lacks("FAIL");
 }
 END_TEST
@@ -221,7 +227,8 @@ START_TEST(allowed_through_merged_usr)
 	ck_assert_int_eq(fakesys_symlink(fs, REL(HOOK_LINK), "/sbin/gvtg-hook"), 0);
 	check();
 	assert_rc(0);
-	assert_has("may execute hook " HOOK_LINK " (-> /usr/sbin/gvtg-hook): rule '/usr/sbin/* PUx'");
+	assert_has("may execute hook " HOOK_LINK
+	           " (-> /usr/sbin/gvtg-hook): rule '/usr/sbin/* PUx'");
 }
 END_TEST
 
@@ -234,7 +241,7 @@ START_TEST(allowed_copy_in_hooks_dir)
 	check();
 	assert_rc(0);
 	assert_has("PASS  libvirtd (AppArmor libvirtd) may execute hook " HOOK_LINK
-		   ": rule '/etc/libvirt/hooks/** rmix'");
+	           ": rule '/etc/libvirt/hooks/** rmix'");
 }
 END_TEST
 
@@ -248,8 +255,9 @@ START_TEST(allowed_by_local_rule)
 	fakesys_write(fs, LOCAL, "/usr/{lib,libexec}/@{GVTG}/* PUx,\n");
 	check();
 	assert_rc(0);
-	assert_has("may execute hook " HOOK_LINK " (-> /usr/libexec/gvtg-hook/gvtg-hook): rule "
-		   "'/usr/{lib,libexec}/@{GVTG}/* PUx'");
+	assert_has("may execute hook " HOOK_LINK
+	           " (-> /usr/libexec/gvtg-hook/gvtg-hook): rule "
+	           "'/usr/{lib,libexec}/@{GVTG}/* PUx'");
 }
 END_TEST
 
@@ -260,8 +268,8 @@ START_TEST(deny_wins)
 	fakesys_write(fs, LOCAL, "audit deny /usr/sbin/gvtg-* x,\n");
 	check();
 	assert_rc(1);
-	assert_has("may not execute hook " HOOK_LINK " (-> /usr/sbin/gvtg-hook): /" PROFILE
-		   " denies it");
+	assert_has("may not execute hook " HOOK_LINK
+	           " (-> /usr/sbin/gvtg-hook): /" PROFILE " denies it");
 }
 END_TEST
 
@@ -271,7 +279,8 @@ START_TEST(other_hooks_count)
 	host("libvirtd (enforce)\n");
 	hook_at("/usr/sbin/gvtg-hook");
 	put("opt/site/hook", "#!/bin/sh\n", 0755);
-	ck_assert_int_eq(fakesys_symlink(fs, REL(QEMU_D "/10-site"), "/opt/site/hook"), 0);
+	ck_assert_int_eq(fakesys_symlink(fs, REL(QEMU_D "/10-site"), "/opt/site/hook"),
+	                 0);
 	check();
 	assert_rc(1);
 	assert_has("may not execute hook " QEMU_D "/10-site (-> /opt/site/hook)");
@@ -285,7 +294,8 @@ START_TEST(complain_mode_warns)
 	hook_at("/usr/libexec/gvtg-hook/gvtg-hook");
 	check();
 	assert_rc(0);
-	assert_has("WARN  libvirtd (pid 4242, AppArmor libvirtd, complain) may not execute hook");
+	assert_has("WARN  libvirtd (pid 4242, AppArmor libvirtd, complain) may not "
+	           "execute hook");
 }
 END_TEST
 
@@ -316,8 +326,9 @@ START_TEST(profile_file_missing)
 	fakesys_unlink(fs, PROFILE);
 	check();
 	assert_rc(0);
-	assert_has("WARN  libvirtd (pid 4242) is confined by AppArmor profile libvirtd, which is "
-		   "not in /etc/apparmor.d");
+	assert_has("WARN  libvirtd (pid 4242) is confined by AppArmor profile libvirtd, "
+	           "which is "
+	           "not in /etc/apparmor.d");
 }
 END_TEST
 
@@ -328,14 +339,15 @@ START_TEST(own_profile_not_loaded)
 	host("libvirtd (enforce)\n");
 	fakesys_write(fs, "sys/module/apparmor/parameters/enabled", "Y\n");
 	fakesys_write(fs, "sys/kernel/security/apparmor/profiles",
-		      "libvirtd (enforce)\nlibvirtd//qemu_bridge_helper (enforce)\n");
+	              "libvirtd (enforce)\nlibvirtd//qemu_bridge_helper (enforce)\n");
 	check();
 	if (HOOK_IS_LINKED) {
 		assert_rc(0);
-		assert_has("WARN  AppArmor profile gvtg-hook is not loaded: the hook runs unconfined: "
-			   "install the hook's profile");
+		assert_has("WARN  AppArmor profile gvtg-hook is not loaded: the hook "
+		           "runs unconfined: "
+		           "install the hook's profile");
 		fakesys_write(fs, "sys/kernel/security/apparmor/profiles",
-			      "gvtg-hook (enforce)\nlibvirtd (enforce)\n");
+		              "gvtg-hook (enforce)\nlibvirtd (enforce)\n");
 		check();
 		assert_has("PASS  AppArmor profile gvtg-hook loaded");
 	} else {
