@@ -729,8 +729,12 @@ if [ -n "${rpmfile:-}" ]; then
 		fi
 	fi
 	rpm -qp --scripts "$rpmfile" >"$work/rpm-scripts.txt" 2>/dev/null || true
-	check "RPM installs the SELinux module in %post and relabels in %posttrans" \
-		grep -q 'selinux_modules_install -s targeted .*/gvtg_hook.pp.bz2' "$work/rpm-scripts.txt"
+	if grep -q 'selinux_modules_install -s targeted .*/gvtg_hook.pp.bz2' "$work/rpm-scripts.txt" &&
+		grep -q 'selinux_relabel_post -s targeted' "$work/rpm-scripts.txt"; then
+		pass "RPM installs the SELinux module in %post and relabels in %posttrans"
+	else
+		fail "RPM scriptlets lack the SELinux module's installation or relabelling"
+	fi
 else
 	fail "rpmbuild -bb --nodeps contrib/rpm/gvtg-hook.spec:"
 	show "$work/rpmbuild.log" 40
