@@ -9,11 +9,34 @@
 # Uses guest.sh's helpers (pass, fail, expect, define, virsh, probe, ...).
 # The small predicates below are called through expect_true, which shellcheck cannot see.
 # shellcheck disable=SC2317
-# daemon_env, libvirtd_pid, A, C1 and the helpers come from guest.sh.
+# daemon_env, libvirtd_pid, A, C1, E and the helpers come from guest.sh.
 # shellcheck disable=SC2154
 
 confined_skip() {
 	skipped "confined run: $*"
+}
+
+# Stop the running libvirtd and start it again under Debian's profile.
+confined_libvirtd() {
+	kill "$libvirtd_pid" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$libvirtd_pid" 2>/dev/null || break; sleep 0.1; done
+	rm -f /run/gvtg-libvirtd.pid
+	"${daemon_env[@]}" aa-exec -p libvirtd -- libvirtd -d -p /run/gvtg-libvirtd.pid
+	local up=false
+	for _ in $(seq 1 120); do
+		if timeout 10 /usr/bin/virsh -c qemu:///system version >/dev/null 2>&1; then
+			up=true
+			break
+		fi
+		sleep 0.5
+	done
+	libvirtd_pid=$(cat /run/gvtg-libvirtd.pid 2>/dev/null || true)
+	if ! $up; then
+		fail "confined libvirtd answers within 60 s"
+		return 1
+	fi
+	expect "libvirtd runs confined" "libvirtd (enforce)" \
+		"$(cat "/proc/$libvirtd_pid/attr/current" 2>/dev/null)"
 }
 
 confined_run() {
@@ -81,25 +104,7 @@ confined_run() {
 	expect "the confined hook handles a domain without vGPU (exit 0)" "0" "$rc"
 
 	# libvirtd again, confined.
-	kill "$libvirtd_pid" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$libvirtd_pid" 2>/dev/null || break; sleep 0.1; done
-	rm -f /run/gvtg-libvirtd.pid
-	"${daemon_env[@]}" aa-exec -p libvirtd -- libvirtd -d -p /run/gvtg-libvirtd.pid
-	local up=false
-	for _ in $(seq 1 120); do
-		if timeout 10 /usr/bin/virsh -c qemu:///system version >/dev/null 2>&1; then
-			up=true
-			break
-		fi
-		sleep 0.5
-	done
-	libvirtd_pid=$(cat /run/gvtg-libvirtd.pid 2>/dev/null || true)
-	if ! $up; then
-		fail "confined libvirtd answers within 60 s"
-		return
-	fi
-	expect "libvirtd runs confined" "libvirtd (enforce)" \
-		"$(cat "/proc/$libvirtd_pid/attr/current" 2>/dev/null)"
+	confined_libvirtd || return
 
 	if [[ -n ${GVTGCTL:-} ]]; then
 		out=$("$GVTGCTL" check 2>&1)
@@ -149,6 +154,52 @@ confined_run() {
 	expect_true "confined: vm-c's error comes from gvtg-hook and names mtty-9" \
 		contains "$out" "gvtg-hook:" "mtty-9"
 	expect_true "confined: vm-c's first vGPU was removed again" no_device "$C1"
+
+	# A vGPU made before the start is adopted and left in place.
+	expect "confined: make vm-e's vGPU by hand" "0" "$(probe create mtty mtty-1 "$E")"
+	if out=$(virsh start vm-e 2>&1); then
+		pass "confined: virsh start vm-e with an existing vGPU"
+	else
+		fail "confined: virsh start vm-e: $out"
+	fi
+	expect_true "confined: vm-e's record says adopted" record_is "$E" adopted vm-e
+	virsh destroy vm-e >/dev/null 2>&1
+	expect_true "confined: the adopted vGPU is still there after the destroy" has_device "$E"
+	probe remove "$E" >/dev/null
+
+	# A libvirtd restart while a domain runs: the hook's reconnect, then its release.
+	if out=$(virsh start vm-a 2>&1); then
+		pass "confined: virsh start vm-a before a libvirtd restart"
+	else
+		fail "confined: virsh start vm-a before a libvirtd restart: $out"
+	fi
+	confined_libvirtd || return
+	expect "confined: vm-a still runs after the restart" "running" "$(state vm-a)"
+	expect_true "confined: vm-a's record survives the restart" record_is "$A" created vm-a
+	virsh destroy vm-a >/dev/null 2>&1
+	expect_true "confined: after the restart, the hook removed vm-a's vGPU" no_device "$A"
+
+	# mdevctl under the hook's own profile, as the hook runs it for defined vGPUs.
+	if command -v mdevctl >/dev/null; then
+		local M=1f3a5c7e-0000-4000-8000-0000000000f1
+		if out=$(aa-exec -p gvtg-hook -- mdevctl start -u "$M" -p mtty -t mtty-1 2>&1); then
+			pass "confined: mdevctl start under the profile gvtg-hook"
+		else
+			fail "confined: mdevctl start under the profile gvtg-hook: $out"
+		fi
+		expect_true "confined: mdevctl made the vGPU" has_device "$M"
+		out=$(aa-exec -p gvtg-hook -- mdevctl list 2>&1)
+		expect_true "confined: mdevctl list under the profile gvtg-hook names it" \
+			contains "$out" "$M"
+		if out=$(aa-exec -p gvtg-hook -- mdevctl stop -u "$M" 2>&1); then
+			pass "confined: mdevctl stop under the profile gvtg-hook"
+		else
+			fail "confined: mdevctl stop under the profile gvtg-hook: $out"
+		fi
+		expect_true "confined: mdevctl removed the vGPU" no_device "$M"
+	else
+		skipped "confined: mdevctl under the profile gvtg-hook: mdevctl is not installed"
+	fi
 
 	local denied
 	denied=$(dmesg | grep 'apparmor="DENIED"')
