@@ -120,26 +120,32 @@ static void exec_prog(const char *prog, char *const argv[], const char *input)
 	close(err[1]);
 	char *bufs[2] = { calloc(1, 1), calloc(1, 1) };
 	size_t lens[2] = { 0, 0 };
-	struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-	int open_fds = 2;
-	bool killed = false;
-	while (open_fds > 0) {
-		int64_t left = t0 + RUN_TIMEOUT_MS - now_ms();
-		if (left <= 0) {
+	int fds[2] = { out[0], err[0] };
+	bool killed = false, exited = false;
+	int status = 0;
+	/* Until the program exits: a removal child it left blocked may keep a copy of a
+	 * pipe open (valgrind's own log descriptor does), so EOF is not the end. */
+	while (fds[0] >= 0 || fds[1] >= 0) {
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+			exited = true;
+		if (!exited && !killed && now_ms() - t0 > RUN_TIMEOUT_MS) {
 			kill(pid, SIGKILL);
 			killed = true;
-			break;
 		}
-		if (poll(p, 2, (int)left) <= 0)
+		struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+		if (poll(p, 2, exited ? 0 : 50) <= 0) {
+			if (exited)
+				break;
 			continue;
+		}
 		for (int i = 0; i < 2; i++) {
 			if (!p[i].revents)
 				continue;
 			char chunk[4096];
-			ssize_t n = read(p[i].fd, chunk, sizeof(chunk));
+			ssize_t n = read(fds[i], chunk, sizeof(chunk));
 			if (n <= 0) {
-				p[i].fd = -1;
-				open_fds--;
+				close(fds[i]);
+				fds[i] = -1;
 				continue;
 			}
 			bufs[i] = realloc(bufs[i], lens[i] + (size_t)n + 1);
@@ -148,14 +154,18 @@ static void exec_prog(const char *prog, char *const argv[], const char *input)
 			bufs[i][lens[i]] = '\0';
 		}
 	}
-	close(out[0]);
-	close(err[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (!exited)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	res.out = bufs[0];
 	res.err = bufs[1];
-	res.status = killed ? 137 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (killed)
+		res.status = 137;
+	else
+		res.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	res.seconds = (double)(now_ms() - t0) / 1000.0;
 }
 
@@ -604,9 +614,12 @@ START_TEST(made_up_uuid_never_named)
 	assert_err_has("gvtgctl: creating a vGPU: 0000:00:02.0 type i915-GVTg_V5_4 has no "
 		       "instances left");
 	/* no UUID at all in the message */
-	for (const char *p = res.err; *p; p++)
+	size_t len = strlen(res.err);
+	for (size_t i = 0; i + 36 <= len; i++) {
+		const char *p = res.err + i;
 		ck_assert_msg(!(p[8] == '-' && p[13] == '-' && p[18] == '-' && p[23] == '-'),
 			      "a UUID in: %s", res.err);
+	}
 }
 END_TEST
 
