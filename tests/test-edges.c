@@ -286,8 +286,9 @@ START_TEST(unreadable_config_still_releases)
 		snprintf(path, sizeof(path), "%s%s", fakesys_root(fs), GVTG_CONFIG_FILE);
 		if (kind == 0) {
 			/* UTF-16 with a byte-order mark */
+			static const char utf16[] = "\xff\xfe[\0d\0e\0f\0]\0\n\0";
 			FILE *f = fopen(path, "w");
-			fwrite("\xff\xfe[\0d\0e\0f\0]\0\n\0", 1, 16, f);
+			fwrite(utf16, 1, sizeof(utf16) - 1, f);
 			fclose(f);
 		} else if (kind == 1) {
 			FILE *f = fopen(path, "w");
