@@ -537,7 +537,7 @@ else
 	pass "virsh start vm-b with vm-a's vGPU fails"
 fi
 expect_true "the error comes from gvtg-hook" contains "$out" "gvtg-hook:"
-expect_true "the error says 'in use by domain'" contains "$out" "in use by domain"
+expect_true "the error says domain 'vm-a' holds it" contains "$out" "domain 'vm-a' holds it"
 echo "vm-b's error: $out"
 expect_true "vm-a's vGPU is still there" has_device "$A"
 expect_true "vm-a's record is still there, naming vm-a" record_is "$A" created vm-a
