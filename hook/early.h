@@ -12,10 +12,15 @@
 #include "hook.h"
 
 /* true when the call certainly has nothing to do for this domain, judged from the raw
- * domain XML (and, for release/reconnect, the record files under root, NULL for /):
- * the caller exits 0 without loading anything.  false means "maybe": run the core. */
-bool gvtg_hook_nothing_to_do(enum hook_op op, const char *xml, size_t len,
-			     const char *root);
+ * domain XML and, for release and reconnect, the record files under GVTG_ROOT: the
+ * caller exits 0 without loading anything.  false means "maybe": run the core. */
+bool gvtg_hook_nothing_to_do(enum hook_op op, const char *xml, size_t len);
+
+/* gvtg_hook_read_input() that fills the caller's buffer first (size bytes, one of
+ * them for the final NUL) and allocates only for a larger input: *ret_buf is then
+ * first or a heap buffer to free. */
+int gvtg_hook_read_input_into(int fd, char *first, size_t size, char **ret_buf,
+			      size_t *ret_len);
 
 /* Exported for the tests: the domain's <uuid> as libvirt writes it, lower-cased into
  * ret_uuid; false when it is absent or not certain. */
