@@ -542,7 +542,8 @@ static void check_config(struct report *rp)
 		       cfg->error);
 	else if (r < 0)
 		report(rp, ST_FAIL, "check the file's permissions", "configuration %s: %s",
-		       c->config ? c->config : gvtg_config_default_path(), strerror(-r));
+		       c->config ? c->config : gvtg_config_default_path(),
+		       cfg && cfg->error[0] ? cfg->error : strerror(-r));
 	else if (ctl_exists(c, path))
 		report(rp, ST_PASS, NULL, "configuration %s valid", path);
 	else

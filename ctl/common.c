@@ -89,7 +89,8 @@ int ctl_open_config(struct ctl *c)
 	}
 	if (r < 0) {
 		ctl_error("reading the configuration, %s: %s. Check the file's permissions",
-			  ctl_config_path(c), strerror(-r));
+			  ctl_config_path(c),
+			  c->cfg && c->cfg->error[0] ? c->cfg->error : strerror(-r));
 		return r;
 	}
 	return 0;

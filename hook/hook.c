@@ -763,7 +763,8 @@ int gvtg_hook_run(int argc, char **argv, const char *xml, size_t len, int read_e
 				 h.cfg->error_line, h.cfg->error);
 		else
 			fail_msg(&h, "reading the configuration %s: %s",
-				 gvtg_config_default_path(), strerror(-r));
+				 gvtg_config_default_path(),
+				 h.cfg && h.cfg->error[0] ? h.cfg->error : strerror(-r));
 		/* A broken file must not stop the release of running VMs' vGPUs: go on
 		 * with the defaults there, refuse new starts. */
 		if (op == HOOK_PREPARE || !h.cfg) {

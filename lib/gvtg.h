@@ -182,8 +182,8 @@ struct gvtg_config {
 	bool sleep_remove;      /* remove idle vGPUs before host suspend */
 	struct gvtg_config_device *devices;
 	size_t n_devices;
-	/* On a parse error: the line and a message (the config is still usable with the
-	 * defaults for the rest). */
+	/* On an error: the line (0 when it is about the whole file) and a message that
+	 * quotes that line or its value; the settings are then all the defaults. */
 	int error_line;
 	char error[160];
 };
@@ -192,8 +192,10 @@ struct gvtg_config {
 #define GVTG_LOCK_TIMEOUT_MS_DEFAULT 30000
 
 /* Read the configuration file (path relative to the root; NULL: the built-in path).
- * A missing file gives the defaults and returns 0.  A bad file returns -EBADMSG with
- * ret_config still filled in (error_line, error). */
+ * A missing file gives the defaults and returns 0.  A bad line returns -EBADMSG; a file
+ * that is no configuration returns -EISDIR (a directory), -EINVAL (a FIFO, socket or
+ * device), -EFBIG (over 1 MiB) or the read's -errno.  Each fills ret_config with the
+ * defaults, error_line and error; only -ENOMEM leaves it unset. */
 int gvtg_config_load(struct gvtg_ctx *ctx, const char *path, struct gvtg_config **ret_config);
 int gvtg_config_parse_string(const char *text, struct gvtg_config **ret_config);
 struct gvtg_config *gvtg_config_free(struct gvtg_config *c);
