@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <libxml/parser.h>
+#include <libxml/dict.h>
 #include <libxml/parserInternals.h>
 
 #include "gvtg-private.h"
@@ -33,6 +34,11 @@
 /* The shortest attribute is ` a=""`: an element with more than MAX_ATTRIBUTES of them
  * spans at least this many bytes without a '<' (a '<' cannot occur in a tag). */
 #define MIN_ATTRIBUTES_SPAN ((MAX_ATTRIBUTES + 1) * 5)
+/* libxml2 keeps every distinct element and attribute name in a dictionary, whose cost
+ * grows faster than linearly: 900000 distinct names (8 MiB of <aNNNNN/>) take a minute
+ * and 70 MB.  libvirt's schema has some hundreds of names; this many bytes of names
+ * (about 50000 of them) stop the parser instead. */
+#define NAMES_MAX_BYTES 300000
 /* Enough of a hostdev's UUID attribute for its message ('%.40s') and its check. */
 #define UUID_KEEP 48
 
@@ -626,6 +632,8 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 	pctx->sax->internalSubset = internal_subset;
 	pctx->sax->serror = silent_structured_error;
 	pctx->userData = pctx;
+	if (pctx->dict)
+		xmlDictSetLimit(pctx->dict, NAMES_MAX_BYTES);
 	xmlCtxtUseOptions(pctx, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 					XML_PARSE_NOCDATA);
 	(void)xmlParseDocument(pctx);
@@ -637,7 +645,11 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 	}
 	if (!pctx->wellFormed && !x->not_domain_subset) {
 		xmlErrorPtr e = xmlCtxtGetLastError(pctx);
-		if (e && e->message)
+		if (pctx->dict && xmlDictGetUsage(pctx->dict) > NAMES_MAX_BYTES)
+			set_error("the domain XML uses more distinct element and attribute "
+				  "names than libvirt writes (%d bytes of names at most)",
+				  NAMES_MAX_BYTES);
+		else if (e && e->message)
 			set_error("the domain XML is not well-formed: line %d: %s", e->line,
 				  e->message);
 		else

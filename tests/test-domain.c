@@ -476,6 +476,35 @@ START_TEST(utf16_attributes_refused_at_once)
 }
 END_TEST
 
+/* Every distinct name costs libxml2 a dictionary entry, and more than linearly: a
+ * domain with more names than libvirt's schema has is refused, at once. */
+START_TEST(distinct_names_bounded)
+{
+	char *x = malloc(16 << 20);
+	for (int count = 2000; count <= 500000; count = count == 2000 ? 500000 : count + 1) {
+		size_t n = (size_t)sprintf(x, "<domain><name>a</name><metadata>");
+		for (int i = 0; i < count; i++)
+			n += (size_t)sprintf(x + n, "<a%x/>", i);
+		n += (size_t)sprintf(x + n, "</metadata><devices><hostdev " MDEV ">"
+					    SRC("4b20d080-1b54-4048-85b3-a6a62d165c01")
+					    "</hostdev></devices></domain>");
+		struct gvtg_domain *d;
+		double t0 = seconds();
+		int r = gvtg_domain_parse(x, n, &d);
+		if (count == 2000) {
+			ck_assert_int_eq(r, 0);
+			ck_assert_uint_eq(d->n_hostdevs, 1);
+			gvtg_domain_free(d);
+		} else {
+			ck_assert_int_eq(r, -EBADMSG);
+			ck_assert(strstr(gvtg_domain_parse_error(), "distinct"));
+			ck_assert(seconds() - t0 < 1.0);
+		}
+	}
+	free(x);
+}
+END_TEST
+
 START_TEST(other_encodings_refused)
 {
 	static const char *const docs[] = {
@@ -525,6 +554,7 @@ int main(void)
 	tcase_add_test(tc, extraction_matches_xpath);
 	tcase_add_test(tc, utf16_attributes_refused_at_once);
 	tcase_add_test(tc, other_encodings_refused);
+	tcase_add_test(tc, distinct_names_bounded);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
