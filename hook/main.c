@@ -156,8 +156,11 @@ int main(int argc, char **argv)
 	int read_error = gvtg_hook_read_input_into(STDIN_FILENO, first, sizeof(first), &xml,
 						   &len);
 	/* Most domains have no vGPU: answer them from the raw bytes, loading nothing. */
-	if (read_error == 0 && gvtg_hook_nothing_to_do(op, xml, len))
+	if (read_error == 0 && gvtg_hook_nothing_to_do(op, xml, len)) {
+		if (xml != first)
+			free(xml);
 		return 0;
+	}
 
 	/* From here on nothing may reach stdout: on migrate/restore libvirt would take it
 	 * for a new domain XML.  Point fd 1 at /dev/null for good. */

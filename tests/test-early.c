@@ -229,6 +229,24 @@ START_TEST(no_vgpu_exits_0_whatever_the_module_config_and_state)
 		ck_assert_msg(!strcmp(res.err, ""), "%s %s: %s", ops[i][0], ops[i][1], res.err);
 		ck_assert(res.seconds < 2.0);
 	}
+	/* larger than the executable's first buffer: read on the heap, freed again (the
+	 * sanitizer and memcheck builds would see a leak) */
+	size_t big_len = 200000;
+	char *big = malloc(big_len + sizeof(plain) + 64);
+	ck_assert_ptr_nonnull(big);
+	char *tail = strstr(plain, "  <devices>");
+	size_t head = (size_t)(tail - plain);
+	memcpy(big, plain, head);
+	memcpy(big + head, "  <description>", 15);
+	memset(big + head + 15, 'x', big_len);
+	strcpy(big + head + 15 + big_len, "</description>\n");
+	strcat(big, tail);
+	for (size_t i = 0; i < 3; i++) {
+		run_copy(big, ops[i][0], ops[i][1]);
+		ck_assert_int_eq(res.status, 0);
+		ck_assert_str_eq(res.err, "");
+	}
+	free(big);
 	/* a vGPU domain goes on to the module, which does not load: said, and only
 	 * prepare fails */
 	run_copy(vgpu, "prepare", "begin");
