@@ -26,6 +26,7 @@ struct ctl {
 	char *config;           /* --config made absolute, NULL: built-in path */
 	bool json;              /* --json */
 	int verbose;            /* --verbose: the library's own log lines on stderr */
+	bool notices_to_stdout; /* boot, sleep: say what was done on stdout */
 	struct gvtg_ctx *ctx;
 	struct gvtg_config *cfg;
 };
@@ -90,8 +91,6 @@ int ctl_open(struct ctl *c);
 int ctl_open_config(struct ctl *c);
 /* The configuration file's path, for messages. */
 const char *ctl_config_path(const struct ctl *c);
-/* Take the lock shared with the hook, explaining a failure; returns the fd or < 0. */
-int ctl_lock(struct ctl *c, const char *what);
 void ctl_free(struct ctl *c);
 /* "0000:00:02.0, mtty" or "none": registered parents, for messages. */
 void ctl_describe_parents(struct ctl *c, char *out, size_t size);
@@ -100,17 +99,12 @@ void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t siz
 /* Where a placement choice came from, in gvtgctl's words. */
 const char *ctl_source_string(enum gvtg_source s);
 /* Resolve a vGPU's parent and type like the hook does, the command line (--parent,
- * --type) first, then the configuration, then automatic.  Explains failures. */
-int ctl_resolve(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		const char *type, struct gvtg_placement *ret_placement);
-/* Check that the type exists and has room, create the vGPU, write its record with the
- * origin.  Explains failures; the vGPU is removed again when the record cannot be
- * written.  Call with the lock held. */
-int ctl_create_vgpu(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		    const char *type, enum gvtg_origin origin);
-/* Remove a vGPU (bounded by the configured timeout) and its record.  Explains
- * failures.  Call with the lock held. */
-int ctl_remove_vgpu(struct ctl *c, const char *what, const char *uuid, bool had_record);
+ * --type) first, then the configuration, then automatic.  Explains failures in the
+ * table's words. */
+int ctl_resolve(struct ctl *c, const char *uuid, const char *parent, const char *type,
+		struct gvtg_placement *ret_placement);
+/* Print a diagnosis of the table (cause set here) as the library's reports are. */
+void ctl_report(struct ctl *c, struct gvtg_diag *d, enum gvtg_cause cause);
 
 /* ---- tables (common.c) ------------------------------------------------------------ */
 

@@ -43,6 +43,7 @@
 #define UUID_KEEP 48
 
 static __thread char parse_error[256];
+static __thread int parse_line, parse_code; /* libxml2's, for gvtg_domain_parse_where() */
 
 const char *gvtg_domain_parse_error(void)
 {
@@ -584,6 +585,7 @@ static int collect_metadata(struct sax *x, struct gvtg_domain *d)
 int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_domain)
 {
 	parse_error[0] = '\0';
+	parse_line = parse_code = 0;
 	if (len > GVTG_XML_MAX) {
 		set_error("the domain XML is larger than %zu MiB", GVTG_XML_MAX >> 20);
 		return -EFBIG;
@@ -645,6 +647,8 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 	}
 	if (!pctx->wellFormed && !x->not_domain_subset) {
 		xmlErrorPtr e = xmlCtxtGetLastError(pctx);
+		if (e)
+			parse_line = e->line, parse_code = e->code ? e->code : -1;
 		if (pctx->dict && xmlDictGetUsage(pctx->dict) > NAMES_MAX_BYTES)
 			set_error("the domain XML uses more distinct element and attribute "
 				  "names than libvirt writes (%d bytes of names at most)",
@@ -688,4 +692,12 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 	}
 	*ret_domain = d;
 	return 0;
+}
+
+/* ---- for the diagnosis table (diag.c) ---- */
+
+int gvtg_domain_parse_where(int *ret_line)
+{
+	*ret_line = parse_line;
+	return parse_code;
 }
