@@ -317,15 +317,22 @@ static bool contains(const char *buf, size_t len, const char *word)
 	return false;
 }
 
-/* Does the open regular file fd mention uuid (lower case)?  true when unsure. */
-static bool file_mentions(int fd, const char *uuid)
+/* A file named like a record: a UUID. */
+static bool record_name(const char *name)
+{
+	return uuid_text(name) && name[UUID_LEN] == '\0';
+}
+
+/* Does the open file fd mention uuid (lower case)?  true when unsure, and for a
+ * record that is not a regular file (damaged: the core reports it). */
+static bool file_mentions(int fd, const char *uuid, bool is_record)
 {
 	static char buf[SCAN_FILE_MAX + 1];
 	struct stat st;
 	if (sys_fstat(fd, &st) < 0)
 		return true;
 	if (!S_ISREG(st.st_mode))
-		return false; /* a FIFO, a device: never a record the core acts on */
+		return is_record;
 	if (st.st_size > SCAN_FILE_MAX)
 		return true;
 	size_t len = 0;
@@ -380,8 +387,15 @@ bool gvtg_hook_records_may_name(const char *root, const char *uuid)
 		for (ssize_t off = 0; off < got && !maybe;) {
 			struct dirent64 *de = (struct dirent64 *)(void *)(ents + off);
 			off += de->d_reclen;
-			if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-				continue; /* a directory, a symlink, a FIFO: never a record */
+			if (de->d_name[0] == '.')
+				continue;
+			if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN) {
+				/* A directory, a symlink or a FIFO in a record's place is a
+				 * damaged record: the core reports it (without ever opening it
+				 * for real).  Anything else is not ours. */
+				maybe = record_name(de->d_name);
+				continue;
+			}
 			if (++files > SCAN_FILES_MAX) {
 				maybe = true;
 				break;
@@ -389,13 +403,15 @@ bool gvtg_hook_records_may_name(const char *root, const char *uuid)
 			/* O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO that appeared since
 			 * is never followed nor waited for. */
 			int fd = sys_openat(dfd, de->d_name,
-					O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+					    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 			if (fd < 0) {
-				if (errno != ELOOP && errno != ENOENT)
+				if (errno == ELOOP) /* a symlink after all */
+					maybe = record_name(de->d_name);
+				else if (errno != ENOENT)
 					maybe = true;
 				continue;
 			}
-			maybe = file_mentions(fd, uuid);
+			maybe = file_mentions(fd, uuid, record_name(de->d_name));
 			sys_close(fd);
 		}
 		if (maybe)

@@ -5,7 +5,6 @@
  * hostdev, the way it parses libvirt's on every start.  gvtgctl check runs it to tell
  * an installed hook that works from one that only exists.
  */
-#include <errno.h>
 #include <string.h>
 
 #include "early.h"
@@ -36,10 +35,10 @@ int gvtg_hook_self_test(FILE *err)
 	int r = gvtg_domain_parse(self_test_domain, sizeof(self_test_domain) - 1, &d);
 	if (r < 0) {
 		fprintf(err,
-			"gvtg-hook: self-test: parsing a built-in domain XML failed: %s (%s). "
+			"gvtg-hook: self-test: parsing a built-in domain XML failed (%d): %s. "
 			"libxml2 does not work as the hook needs: reinstall gvtg-hook and its "
 			"libxml2\n",
-			gvtg_domain_parse_error(), strerror(-r));
+			r, gvtg_domain_parse_error());
 		return 1;
 	}
 	bool ok = d->name && !strcmp(d->name, "gvtg-hook-self-test") &&

@@ -188,14 +188,21 @@ START_TEST(records_are_scanned_safely)
 	put("run/gvtg-hook/lock", "");
 	put("run/gvtg-hook/" VGPU, "origin=created\ndomain_uuid=aaaaaaaa-0000-4000-8000-00000000000a\n");
 	ck_assert(!gvtg_hook_records_may_name(root, DOM_UUID));
-	/* a FIFO, a symlink and a directory are never records: never opened for real,
-	 * never waited for */
-	sh("mkfifo '%s/run/gvtg-hook/%s'", root, "4b20d080-1b54-4048-85b3-a6a62d165c02");
+	/* a FIFO, a symlink and a directory are never opened for real, never waited for:
+	 * not named like a record, they are not ours... */
+	sh("mkfifo '%s/run/gvtg-hook/fifo'", root);
 	sh("printf 'domain_uuid=%s\\n' > '%s/elsewhere'", DOM_UUID, root);
-	sh("ln -s ../../elsewhere '%s/run/gvtg-hook/4b20d080-1b54-4048-85b3-a6a62d165c03'",
-	   root);
-	sh("mkdir '%s/run/gvtg-hook/" DOM_UUID "'", root);
+	sh("ln -s ../../elsewhere '%s/run/gvtg-hook/link'", root);
+	sh("mkdir '%s/run/gvtg-hook/dir'", root);
 	ck_assert(!gvtg_hook_records_may_name(root, DOM_UUID));
+	/* ...named like one, each is a damaged record, which the core reports */
+	static const char *const damaged[] = { "mkfifo", "ln -s ../../elsewhere", "mkdir" };
+	for (size_t i = 0; i < 3; i++) {
+		sh("%s '%s/run/gvtg-hook/%s'", damaged[i], root,
+		   "4b20d080-1b54-4048-85b3-a6a62d165c02");
+		ck_assert_msg(gvtg_hook_records_may_name(root, DOM_UUID), "%s", damaged[i]);
+		sh("rm -r '%s/run/gvtg-hook/%s'", root, "4b20d080-1b54-4048-85b3-a6a62d165c02");
+	}
 	/* a record that names the domain, in whatever case and format */
 	put("run/gvtg-hook/4b20d080-1b54-4048-85b3-a6a62d165c04",
 	    "# a future format\nholder 11111111-2222-4333-8444-555555555503 since 1\n");
@@ -221,8 +228,8 @@ START_TEST(no_vgpu_exits_0_whatever_the_module_config_and_state)
 	static const char *const ops[][2] = { { "prepare", "begin" },   { "release", "end" },
 					      { "reconnect", "begin" }, { "started", "begin" },
 					      { "stopped", "end" },     { "migrate", "begin" } };
-	/* a state directory that is a FIFO's neighbour and a lock that is a directory */
-	sh("mkdir '%s/run/gvtg-hook/lock' && mkfifo '%s/run/gvtg-hook/" VGPU "'", root, root);
+	/* a lock that is a directory and a FIFO in the state directory */
+	sh("mkdir '%s/run/gvtg-hook/lock' && mkfifo '%s/run/gvtg-hook/fifo'", root, root);
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		run_copy(plain, ops[i][0], ops[i][1]);
 		ck_assert_int_eq(res.status, 0);
@@ -275,6 +282,12 @@ START_TEST(release_follows_the_records_not_the_xml)
 	run_copy(plain, "prepare", "begin");
 	ck_assert_int_eq(res.status, 0);
 	ck_assert_str_eq(res.err, "");
+	/* a damaged record (a FIFO in its place) goes to the core, which reports it */
+	sh("rm '%s/run/gvtg-hook/" VGPU "' && mkfifo '%s/run/gvtg-hook/" VGPU "'", root, root);
+	run_copy(plain, "release", "end");
+	ck_assert_int_eq(res.status, 0);
+	ck_assert(strstr(res.err, "gvtg-hook-core.so"));
+	sh("rm '%s/run/gvtg-hook/" VGPU "'", root);
 	/* another domain's record changes nothing */
 	put("run/gvtg-hook/" VGPU, "origin=created\ndomain_uuid=aaaaaaaa-0000-4000-8000-00000000000a\n");
 	run_copy(plain, "release", "end");
