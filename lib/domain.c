@@ -647,9 +647,10 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 	}
 	if (!pctx->wellFormed && !x->not_domain_subset) {
 		xmlErrorPtr e = xmlCtxtGetLastError(pctx);
-		if (e)
+		bool names = pctx->dict && xmlDictGetUsage(pctx->dict) > NAMES_MAX_BYTES;
+		if (e && !names) /* a parser error; ours has its own words */
 			parse_line = e->line, parse_code = e->code ? e->code : -1;
-		if (pctx->dict && xmlDictGetUsage(pctx->dict) > NAMES_MAX_BYTES)
+		if (names)
 			set_error("the domain XML uses more distinct element and attribute "
 				  "names than libvirt writes (%d bytes of names at most)",
 				  NAMES_MAX_BYTES);
