@@ -394,6 +394,7 @@ START_TEST(extraction_matches_xpath)
 
 	/* the bounds: 64 hostdevs and metadata entries, and order among errors */
 	char *x = malloc(1 << 20);
+	ck_assert_ptr_nonnull(x);
 	for (int kind = 0; kind < 4; kind++) {
 		size_t n = (size_t)sprintf(x, "<domain><name>a</name><metadata><g:vgpu xmlns:g='%s'>",
 					   GVTG_METADATA_NS);
@@ -488,6 +489,7 @@ END_TEST
 START_TEST(distinct_names_bounded)
 {
 	char *x = malloc(16 << 20);
+	ck_assert_ptr_nonnull(x);
 	for (int count = 2000; count <= 500000; count = count == 2000 ? 500000 : count + 1) {
 		size_t n = (size_t)sprintf(x, "<domain><name>a</name><metadata>");
 		for (int i = 0; i < count; i++)
