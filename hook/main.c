@@ -45,8 +45,8 @@ static int drain(void)
 
 /* How the core module is opened.  RTLD_DEEPBIND puts the module's own libraries first
  * in their symbol lookups, which makes resolving libxml2's dependencies (ICU,
- * libstdc++) cheaper than through the executable's global scope first (3.57 M
- * instructions for a vGPU start instead of 4.00 M).  But it also bypasses whatever was
+ * libstdc++) cheaper than through the executable's global scope first (3.6 M
+ * instructions for a vGPU start instead of 4.0 M).  But it also bypasses whatever was
  * preloaded to interpose on libc: a sanitizer runtime (sanitizer builds, from meson's
  * b_sanitize, go without: GVTG_HOOK_NO_DEEPBIND), a fault injector, a malloc.  So
  * anything in LD_PRELOAD turns it off too, except valgrind's own preloads, which do not
