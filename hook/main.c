@@ -3,9 +3,9 @@
  * gvtg-hook's entry point.  libvirt runs it for every domain operation, most of which
  * need nothing from us: those drain stdin and exit 0 without loading libxml2 or
  * anything else.  prepare/release/reconnect load the core module (the hook's logic and
- * the library, linked against libxml2, libuuid and libinih) that is installed beside
- * this executable, and call it; and not even those when the raw domain XML shows that
- * the domain has no vGPU (early.c).
+ * the library, linked against libxml2, libuuid and libinih), found beside this
+ * executable or where it was installed, and call it; and not even those when the raw
+ * domain XML shows that there is nothing to do for the domain (early.c).
  */
 #include <dlfcn.h>
 #include <errno.h>
