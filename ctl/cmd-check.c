@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check-mac.h"
 #include "ctl.h"
 
 #ifndef GVTG_HOOKS_DIR
@@ -89,6 +90,12 @@ static void report(struct report *rp, enum status st, const char *fix, const cha
 	} else {
 		ctl_cell(rp->c, ln, CC_CHECK, what);
 	}
+}
+
+/* For the checks in other files (check-mdevctl.c). */
+static void report_line(void *rp, int st, const char *fix, const char *what)
+{
+	report(rp, (enum status)st, fix, "%s", what);
 }
 
 /* ---- the iGPU and its generation ------------------------------------------------ */
@@ -552,6 +559,16 @@ static void check_config(struct report *rp)
 	gvtg_config_free(cfg);
 }
 
+/* check-mac.c's lines, in this report. */
+static void check_mac_report(void *data, enum mac_status status, const char *fix,
+			     const char *what)
+{
+	static const enum status map[] = {
+		[MAC_PASS] = ST_PASS, [MAC_INFO] = ST_INFO, [MAC_WARN] = ST_WARN, [MAC_FAIL] = ST_FAIL,
+	};
+	report(data, map[status], fix, "%s", what);
+}
+
 int cmd_check(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -596,8 +613,10 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	check_vfio_node(&rp);
 	check_types(&rp);
 	check_hook(&rp, &hs);
+	check_mac(c, check_mac_report, &rp);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
+	ctl_check_mdevctl(c, report_line, &rp);
 
 	if (rp.err < 0) {
 		scols_unref_table(rp.tb);

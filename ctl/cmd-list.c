@@ -220,17 +220,22 @@ static int vgpus_table(struct ctl *c, struct libscols_table **ret_tb)
 }
 
 static int parse_json_only(struct ctl *c, int argc, char **argv, const char *synopsis,
-			   int *ret_optind)
+			   int *ret_optind, bool *ret_defined)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "defined", no_argument, NULL, OPT_FIRST_COMMAND_OPTION },
 		{ 0 },
 	};
 	int opt, exit_code;
 	while ((opt = ctl_next_option(c, argc, argv, "", options, synopsis, &exit_code)) > 0)
 		if (opt == OPT_JSON)
 			c->json = true;
+		else if (opt == OPT_FIRST_COMMAND_OPTION && ret_defined)
+			*ret_defined = true;
+		else if (opt == OPT_FIRST_COMMAND_OPTION)
+			return ctl_usage_error("--defined is an option of 'list' only");
 	if (opt == 0)
 		return exit_code;
 	*ret_optind = optind;
@@ -240,7 +245,9 @@ static int parse_json_only(struct ctl *c, int argc, char **argv, const char *syn
 int cmd_list(struct ctl *c, int argc, char **argv)
 {
 	int first = 0;
-	int r = parse_json_only(c, argc, argv, "gvtgctl list [--json]", &first);
+	bool defined = false;
+	int r = parse_json_only(c, argc, argv, "gvtgctl list [--json] [--defined]", &first,
+				&defined);
 	if (r != CTL_CONTINUE)
 		return r;
 	if (first < argc)
@@ -248,20 +255,30 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 	if (ctl_open(c) < 0)
 		return CTL_EXIT_FAILURE;
 
-	struct libscols_table *tables[2];
+	struct libscols_table *tables[3];
+	if (defined)
+		return ctl_definitions_table(c, &tables[0]) < 0 ||
+				       ctl_tables_print(c, tables, 1) < 0
+			       ? CTL_EXIT_FAILURE
+			       : CTL_EXIT_OK;
 	if (types_table(c, NULL, &tables[0]) < 0)
 		return CTL_EXIT_FAILURE;
 	if (vgpus_table(c, &tables[1]) < 0) {
 		scols_unref_table(tables[0]);
 		return CTL_EXIT_FAILURE;
 	}
-	return ctl_tables_print(c, tables, 2) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+	if (ctl_definitions_table(c, &tables[2]) < 0) {
+		scols_unref_table(tables[0]);
+		scols_unref_table(tables[1]);
+		return CTL_EXIT_FAILURE;
+	}
+	return ctl_tables_print(c, tables, 3) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
 
 int cmd_types(struct ctl *c, int argc, char **argv)
 {
 	int first = 0;
-	int r = parse_json_only(c, argc, argv, "gvtgctl types [PARENT] [--json]", &first);
+	int r = parse_json_only(c, argc, argv, "gvtgctl types [PARENT] [--json]", &first, NULL);
 	if (r != CTL_CONTINUE)
 		return r;
 	if (argc - first > 1)

@@ -133,3 +133,16 @@ int ctl_tables_print(struct ctl *c, struct libscols_table **tables, size_t n);
 int ctl_read_file(struct ctl *c, const char *path, char **ret_text);
 /* Does path exist under the root (following links within the root)? */
 bool ctl_exists(struct ctl *c, const char *path);
+
+/* ---- definitions: mdevctl's persistent vGPUs (definitions.c, check-mdevctl.c) ---- */
+
+/* The "definitions" table of gvtgctl list: every definition, active or not, with its
+ * origin (mdevctl auto, mdevctl manual) and its file.  Damaged files are listed and
+ * named on stderr. */
+int ctl_definitions_table(struct ctl *c, struct libscols_table **ret_tb);
+/* After gvtgctl remove: say that an auto definition brings the vGPU back. */
+void ctl_note_removed_definition(struct ctl *c, const char *uuid);
+/* gvtgctl check's lines about mdevctl's udev rule and other hooks that handle mdevs.
+ * status: 0 PASS, 1 INFO, 2 WARN, 3 FAIL. */
+typedef void (*ctl_check_add_fn)(void *rp, int status, const char *fix, const char *what);
+void ctl_check_mdevctl(struct ctl *c, ctl_check_add_fn add, void *rp);

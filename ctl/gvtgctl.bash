@@ -96,7 +96,8 @@ _gvtgctl()
 	local words_for=''
 	case $cmd in
 	'') words_for="$globals $commands" ;;
-	list | check) words_for='--json' ;;
+	list) words_for='--json --defined' ;;
+	check) words_for='--json' ;;
 	types) words_for="--json $(_gvtgctl_parents "$root")" ;;
 	create) words_for='--parent --type' ;;
 	remove) words_for="--force $(_gvtgctl_vgpus "$root")" ;;

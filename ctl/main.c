@@ -30,7 +30,7 @@ void ctl_usage(FILE *f)
 	      "Intel GVT-g vGPUs (mediated devices) for libvirt domains, beside gvtg-hook.\n"
 	      "\n"
 	      "Commands:\n"
-	      "  list [--json]                      parents, their types, and active vGPUs\n"
+	      "  list [--json] [--defined]          parents, types, vGPUs and mdevctl definitions\n"
 	      "  types [PARENT] [--json]            the vGPU types a parent offers\n"
 	      "  create [--parent P] [--type T] [UUID]\n"
 	      "                                     create a vGPU and print its UUID\n"

@@ -40,6 +40,8 @@
 
 /* An absolute path of the installation, inside the fake tree. */
 #define REL(abs) (&(abs)[1])
+/* hook_layout=hooks_dir: the executable is itself the file in qemu.d, no link to it. */
+#define HOOK_IS_LINKED (strcmp(GVTG_HOOK_PATH, GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook") != 0)
 
 /* Bound for one run of gvtgctl: nothing it does on a fake tree takes a second. */
 #define RUN_TIMEOUT_MS 20000
@@ -596,8 +598,9 @@ static void good_host(void)
 	char p[512];
 	snprintf(p, sizeof(p), "%s%s", fakesys_root(fs), GVTG_HOOK_PATH);
 	ck_assert_int_eq(chmod(p, 0755), 0);
-	ck_assert_int_eq(fakesys_symlink(fs, REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"),
-					 GVTG_HOOK_PATH), 0);
+	if (HOOK_IS_LINKED)
+		ck_assert_int_eq(fakesys_symlink(fs, REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"),
+						 GVTG_HOOK_PATH), 0);
 	/* libvirtd, pid 4242, started 10 s after a boot in the future: after the hook */
 	char stat[256];
 	snprintf(stat, sizeof(stat), "cpu 1 2 3 4\nbtime %lld\nprocesses 9\n",
@@ -773,6 +776,8 @@ static void hook_not_executable(void)
 static void hook_dangling(void)
 {
 	rm(REL(GVTG_HOOK_PATH));
+	if (!HOOK_IS_LINKED)
+		fakesys_symlink(fs, REL(GVTG_HOOK_PATH), "/usr/sbin/gvtg-hook");
 }
 static void hook_main_file(void)
 {
@@ -893,6 +898,10 @@ static const struct broken broken_hosts[] = {
 START_TEST(check_broken_host)
 {
 	const struct broken *b = &broken_hosts[_i];
+	/* A hooks/qemu linked to the executable: only where the executable is not the file
+	 * in qemu.d itself. */
+	if (!HOOK_IS_LINKED && b->breaks == hook_main_file)
+		return;
 	good_host();
 	b->breaks();
 	run("check", NULL);
