@@ -204,3 +204,20 @@ struct ctl_vgpu_spec {
 
 /* Parse --display's value; -EINVAL for another word. */
 int ctl_display_parse(const char *s, enum ctl_display *ret);
+
+/* ---- gvtgctl check (cmd-check.c): one line per check --------------------------------- */
+
+enum ctl_check_status {
+	CTL_CHECK_PASS,
+	CTL_CHECK_INFO,
+	CTL_CHECK_WARN,
+	CTL_CHECK_FAIL,
+};
+
+struct ctl_report;
+/* Add a check's result: id is stable (scripts match it in --json), what says what was
+ * found, fix what to do (NULL for none).  Checks in other files (e.g. confinement) call
+ * this from a function cmd_check calls. */
+void ctl_report(struct ctl_report *rp, const char *id, enum ctl_check_status st,
+		const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+struct ctl *ctl_report_ctl(struct ctl_report *rp);
