@@ -146,6 +146,10 @@ void ctl_command_help(FILE *f, const struct ctl_command *cmd)
 
 int cmd_help(struct ctl *c, int argc, char **argv)
 {
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		ctl_command_help(stdout, c->command);
+		return CTL_EXIT_OK;
+	}
 	if (argc > 2)
 		return ctl_usage_error("help takes at most one COMMAND, not '%s'", argv[2]);
 	if (argc < 2) {
