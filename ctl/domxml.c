@@ -533,6 +533,15 @@ static void print_node(FILE *f, const xmlNode *n, int depth, bool top)
 		return;
 	fprintf(f, "%*s<", depth * 2, "");
 	put_name(f, n->ns, n->name);
+	for (const xmlAttr *a = n->properties; a; a = a->next) {
+		fputc(' ', f);
+		put_name(f, a->ns, a->name);
+		fputs("='", f);
+		xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+		put_escaped(f, v, true);
+		xmlFree(v);
+		fputc('\'', f);
+	}
 	for (const xmlNs *d = n->nsDef; d; d = d->next) {
 		fprintf(f, " xmlns%s%s='", d->prefix ? ":" : "",
 			d->prefix ? (const char *)d->prefix : "");
@@ -543,15 +552,6 @@ static void print_node(FILE *f, const xmlNode *n, int depth, bool top)
 	if (top && n->ns && !declared_here(n, n->ns)) {
 		fprintf(f, " xmlns:%s='", (const char *)n->ns->prefix);
 		put_escaped(f, n->ns->href, true);
-		fputc('\'', f);
-	}
-	for (const xmlAttr *a = n->properties; a; a = a->next) {
-		fputc(' ', f);
-		put_name(f, a->ns, a->name);
-		fputs("='", f);
-		xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
-		put_escaped(f, v, true);
-		xmlFree(v);
 		fputc('\'', f);
 	}
 	bool elems = has_element_children(n);
