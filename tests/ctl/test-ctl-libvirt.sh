@@ -187,8 +187,10 @@ attach_cycle() {
 
 DISPLAY_ATTR=off attach_cycle plain
 DISPLAY_ATTR=on attach_cycle spice --display=spice --ramfb
-grep -q "<graphics type='spice'" "$work/spice-attached.xml" && grep -q "<gl enable='yes'/>" "$work/spice-attached.xml" ||
+if ! grep -q "<graphics type='spice'" "$work/spice-attached.xml" ||
+	! grep -q "<gl enable='yes'/>" "$work/spice-attached.xml"; then
 	fail "spice: no SPICE graphics with OpenGL in the attached definition"
+fi
 grep -q "<qemu:device alias='ua-gvtg-4b20d080'>" "$work/spice-attached.xml" ||
 	fail "spice: no QEMU override for the vGPU's alias"
 grep -q "<graphics type='vnc'" "$work/spice-attached.xml" &&
@@ -199,8 +201,11 @@ DISPLAY_ATTR=off attach_cycle gtk --display=gtk
 if ctl attach "$DOM" --type i915-GVTg_V5_4 --uuid "$U" --dry-run >"$work/dry.out" 2>&1 &&
 	grep -q "<address uuid='$U'/>" "$work/dry.out" && head -n 1 "$work/dry.out" | grep -q "^<domain type='qemu'"; then
 	dump after-dry
-	cmp -s "$work/before.xml" "$work/after-dry.xml" && ok "--dry-run prints the domain and changes nothing" ||
+	if cmp -s "$work/before.xml" "$work/after-dry.xml"; then
+		ok "--dry-run prints the domain and changes nothing"
+	else
 		fail "--dry-run changed the definition"
+	fi
 else
 	fail "--dry-run: $(head -c 300 "$work/dry.out")"
 fi
@@ -215,8 +220,11 @@ refused() {
 	fi
 	grep -q -- "$words" "$work/$tag.out" || fail "$tag: no '$words' in: $(cat "$work/$tag.out")"
 	dump "$tag"
-	cmp -s "$work/before.xml" "$work/$tag.xml" && ok "$tag: refused, definition unchanged" ||
+	if cmp -s "$work/before.xml" "$work/$tag.xml"; then
+		ok "$tag: refused, definition unchanged"
+	else
 		fail "$tag: the definition changed"
+	fi
 }
 refused no-type "has several types and none is chosen" attach "$DOM"
 refused bad-type "did you mean 'i915-GVTg_V5_4'" attach "$DOM" --type GVTg_V5_4

@@ -597,6 +597,7 @@ expect_true "the adopted vGPU is still there after the destroy" has_device "$E"
 expect_true "no record left for the adopted vGPU" no_records "$E"
 expect "remove the adopted vGPU by hand" "0" "$(probe remove "$E")"
 
+. "$(dirname "${BASH_SOURCE[0]}")/guest-attach.sh" # gvtgctl attach/detach, then starts
 expect "no mdev devices left at the end" "" "$(probe devices)"
 expect "no records left at the end" "" "$(find /run/gvtg-hook -mindepth 1 -maxdepth 1 \
 	-name '*-*-*-*-*' 2>/dev/null)"
