@@ -8,7 +8,9 @@
 # one) reads as the README's, this build's install paths read as a default build's, and
 # the libvirt URI (libvirt's in-process test driver stands for qemu:///system).
 #
-# Environment: GVTGCTL, GVTG_HOOK, MDEV_SIM, README, and the build's CONFIG_FILE,
+# gvtgctl(8)'s script examples (jq) run on the same host afterwards.
+#
+# Environment: GVTGCTL, GVTG_HOOK, MDEV_SIM, README, MANPAGE, and the build's CONFIG_FILE,
 # HOOK_PATH, HOOKS_DIR.  Exit 77 where the simulator cannot run or gvtgctl has no
 # libvirt.
 set -euo pipefail
@@ -218,6 +220,37 @@ if ((rc != 1)) || [[ $got != "$want" ]]; then
 	echo "the README shows: $want"
 else
 	echo "ok: the hook's refusal of win11 is the README's"
+fi
+
+# ---- gvtgctl(8)'s script examples, on the same host: win10's vGPU and one made by hand --
+manpage=${MANPAGE:-}
+if [[ -n $manpage ]] && command -v jq >/dev/null 2>&1; then
+	manual=$(gvtgctl create --type i915-GVTg_V5_8) || fail "gvtgctl create: exit $?"
+	n=0
+	while IFS= read -r ex; do
+		n=$((n + 1))
+		ex=${ex#\$ }
+		ex=${ex//\\-/-}
+		out=$(eval "$ex" 2>&1) || fail "gvtgctl(8): '$ex' exited $?"
+		case $ex in
+		*"gvtgctl list"*)
+			# the vGPUs no domain holds: the one made by hand, not win10's
+			[[ $out == "$manual" ]] || fail "gvtgctl(8): '$ex' prints '$out', not '$manual'"
+			;;
+		*"gvtgctl check"*)
+			# the ready host: no failing check
+			[[ -z $out ]] || fail "gvtgctl(8): '$ex' prints '$out' on a ready host"
+			;;
+		*) fail "gvtgctl(8): an example this test does not know: $ex" ;;
+		esac
+	done < <(grep '^\$ gvtgctl' "$manpage")
+	if ((n >= 2)); then
+		echo "ok: gvtgctl(8)'s $n script examples"
+	else
+		fail "gvtgctl(8): only $n script examples found"
+	fi
+else
+	echo "note: gvtgctl(8)'s jq examples not run (no jq, or MANPAGE unset)"
 fi
 
 echo "$commands commands in $blocks blocks"
