@@ -1495,32 +1495,36 @@ END_TEST
 /* ---- global options ---------------------------------------------------------------- */
 
 /* Each command's --help (and 'gvtgctl help COMMAND') is its own synopsis and options. */
+static const char *const help_cmds[][2] = {
+	{ "list", "usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--json]\n" },
+	{ "types", "usage: gvtgctl types [PARENT] [--json]\n" },
+	{ "create", "usage: gvtgctl create [--parent PARENT] [--type TYPE] [UUID]\n" },
+	{ "remove", "usage: gvtgctl remove [-f|--force] UUID\n" },
+	{ "check", "usage: gvtgctl check [--json]\n" },
+	{ "attach", "usage: gvtgctl attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n" },
+	{ "detach", "usage: gvtgctl detach DOMAIN [UUID] [--dry-run] [--connect URI]\n" },
+	{ "xml", "usage: gvtgctl xml [UUID] [--type TYPE] [--parent PARENT] " },
+	{ "boot", "usage: gvtgctl boot [--stop]\n" },
+	{ "sleep", "usage: gvtgctl sleep pre|post\n" },
+	{ "help", "usage: gvtgctl help [COMMAND]\n" },
+};
+
 START_TEST(command_help)
 {
-	static const char *const cmds[][2] = {
-		{ "list", "usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--json]\n" },
-		{ "types", "usage: gvtgctl types [PARENT] [--json]\n" },
-		{ "create", "usage: gvtgctl create [--parent PARENT] [--type TYPE] [UUID]\n" },
-		{ "remove", "usage: gvtgctl remove [-f|--force] UUID\n" },
-		{ "check", "usage: gvtgctl check [--json]\n" },
-		{ "attach", "usage: gvtgctl attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n" },
-		{ "detach", "usage: gvtgctl detach DOMAIN [UUID] [--dry-run] [--connect URI]\n" },
-		{ "xml", "usage: gvtgctl xml [UUID] [--type TYPE] [--parent PARENT] " },
-		{ "boot", "usage: gvtgctl boot [--stop]\n" },
-		{ "sleep", "usage: gvtgctl sleep pre|post\n" },
-		{ "help", "usage: gvtgctl help [COMMAND]\n" },
-	};
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		run(cmds[i][0], "--help", NULL);
-		assert_rc(0);
-		ck_assert_msg(!strncmp(res.out, cmds[i][1], strlen(cmds[i][1])), "%s --help:\n%s",
-			      cmds[i][0], res.out);
-		char *first = strdup(res.out);
-		run("help", cmds[i][0], NULL);
-		assert_rc(0);
-		ck_assert_str_eq(res.out, first);
-		free(first);
-	}
+	const char *cmd = help_cmds[_i][0], *want = help_cmds[_i][1];
+	run(cmd, "--help", NULL);
+	assert_rc(0);
+	ck_assert_msg(!strncmp(res.out, want, strlen(want)), "%s --help:\n%s", cmd, res.out);
+	char *first = strdup(res.out);
+	run("help", cmd, NULL);
+	assert_rc(0);
+	ck_assert_str_eq(res.out, first);
+	free(first);
+}
+END_TEST
+
+START_TEST(help_details)
+{
 	run("remove", "--help", NULL);
 	assert_out_has("  -f, --force ");
 	run("attach", "--help", NULL);
@@ -1638,7 +1642,9 @@ static Suite *ctl_suite(void)
 	     tcase_add_test(tc, boot_stop_removes_idle); tcase_add_test(tc, sleep_off_does_nothing);
 	     tcase_add_test(tc, sleep_removes_and_recreates);
 	     tcase_add_test(tc, sleep_post_keeps_failures);)
-	CASE("usage", tcase_add_test(tc, usage_and_version); tcase_add_test(tc, command_help);)
+	CASE("usage", tcase_add_test(tc, usage_and_version); tcase_add_test(tc, help_details);
+	     tcase_add_loop_test(tc, command_help, 0,
+				 (int)(sizeof(help_cmds) / sizeof(help_cmds[0])));)
 #undef CASE
 	return s;
 }
