@@ -267,7 +267,7 @@ static const char *source_words(enum gvtg_source src, const char *option)
 	return src == GVTG_SOURCE_METADATA ? option : ctl_source_string(src);
 }
 
-static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s,
+static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s, bool uuid_given,
 		     const char *parent, const char *type)
 {
 	struct gvtg_placement p = { 0 };
@@ -275,7 +275,7 @@ static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s,
 	xmlDoc *shown = NULL;
 	int ret = CTL_EXIT_FAILURE;
 
-	if (ctl_place_vgpu(c, e->what, s->uuid, parent, type, &p) < 0)
+	if (ctl_place_vgpu(c, s->uuid, uuid_given, e->domain, parent, type, &p) < 0)
 		return CTL_EXIT_FAILURE;
 	s->parent = p.parent;
 	s->type = p.type;
@@ -420,7 +420,7 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 	if (is_session(e.uri))
 		return refuse_session(&e);
 #ifdef HAVE_LIBVIRT
-	return do_attach(c, &e, &s, parent, type);
+	return do_attach(c, &e, &s, uuid_arg != NULL, parent, type);
 #else
 	return without_libvirt(&e);
 #endif

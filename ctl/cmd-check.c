@@ -53,7 +53,7 @@ struct check_line {
 	char *fix;
 };
 
-struct ctl_report {
+struct ctl_check_report {
 	struct ctl *c;
 	struct check_line *lines;
 	size_t n;
@@ -61,12 +61,12 @@ struct ctl_report {
 	int err;
 };
 
-struct ctl *ctl_report_ctl(struct ctl_report *rp)
+struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp)
 {
 	return rp->c;
 }
 
-void ctl_report(struct ctl_report *rp, const char *id, enum ctl_check_status st,
+void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
 		const char *fix, const char *fmt, ...)
 {
 	char what[512];
@@ -94,7 +94,7 @@ void ctl_report(struct ctl_report *rp, const char *id, enum ctl_check_status st,
 	rp->n++;
 }
 
-static void report_free(struct ctl_report *rp)
+static void report_free(struct ctl_check_report *rp)
 {
 	for (size_t i = 0; i < rp->n; i++) {
 		free(rp->lines[i].what);
@@ -105,7 +105,7 @@ static void report_free(struct ctl_report *rp)
 	rp->n = 0;
 }
 
-static void count(const struct ctl_report *rp, size_t ret_n[4])
+static void count(const struct ctl_check_report *rp, size_t ret_n[4])
 {
 	memset(ret_n, 0, 4 * sizeof(ret_n[0]));
 	for (size_t i = 0; i < rp->n; i++)
@@ -113,7 +113,7 @@ static void count(const struct ctl_report *rp, size_t ret_n[4])
 }
 
 /* "9 passed, 1 warning, 1 failed, 1 note": the summary line. */
-static void summary(const struct ctl_report *rp, char *out, size_t size)
+static void summary(const struct ctl_check_report *rp, char *out, size_t size)
 {
 	size_t n[4];
 	count(rp, n);
@@ -122,7 +122,7 @@ static void summary(const struct ctl_report *rp, char *out, size_t size)
 		 n[CTL_CHECK_FAIL], n[CTL_CHECK_INFO]);
 }
 
-static void print_human(const struct ctl_report *rp)
+static void print_human(const struct ctl_check_report *rp)
 {
 	bool color = ctl_color(stdout);
 	int width = ctl_term_width(stdout);
@@ -148,7 +148,7 @@ static void print_human(const struct ctl_report *rp)
 	ctl_wrap(stdout, "", 0, text, width);
 }
 
-static void print_json(const struct ctl_report *rp)
+static void print_json(const struct ctl_check_report *rp)
 {
 	size_t n[4];
 	count(rp, n);
@@ -241,26 +241,26 @@ static bool read_hex(struct ctl *c, const char *path, unsigned long *ret)
 	return ok;
 }
 
-static void check_igpu(struct ctl_report *rp)
+static void check_igpu(struct ctl_check_report *rp)
 {
 	struct ctl *c = rp->c;
 	unsigned long vendor, class, device;
 	if (!read_hex(c, IGPU_DIR "/vendor", &vendor) || !read_hex(c, IGPU_DIR "/class", &class) ||
 	    vendor != 0x8086 || (class >> 8) != 0x0300) {
-		ctl_report(rp, "igpu", CTL_CHECK_FAIL,
+		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL,
 		       "GVT-g needs the integrated GPU of an Intel Core CPU from Broadwell to "
 		       "Comet Lake (5th to 10th generation)",
 		       "no Intel integrated GPU at " IGPU);
 		return;
 	}
 	if (!read_hex(c, IGPU_DIR "/device", &device)) {
-		ctl_report(rp, "igpu", CTL_CHECK_WARN, "check that sysfs is mounted and readable",
+		ctl_check_report(rp, "igpu", CTL_CHECK_WARN, "check that sysfs is mounted and readable",
 		       "Intel iGPU at " IGPU " with an unreadable device ID");
 		return;
 	}
 	const struct igpu_family *f = igpu_family((unsigned)device);
 	if (!f) {
-		ctl_report(rp, "igpu", CTL_CHECK_WARN,
+		ctl_check_report(rp, "igpu", CTL_CHECK_WARN,
 		       "cannot tell whether GVT-g supports it: GVT-g covers Broadwell to Comet "
 		       "Lake only",
 		       "Intel iGPU at " IGPU " has the unknown device ID 0x%04lx", device);
@@ -268,28 +268,28 @@ static void check_igpu(struct ctl_report *rp)
 	}
 	switch (f->support) {
 	case GEN_GVT:
-		ctl_report(rp, "igpu", CTL_CHECK_PASS, NULL, "Intel iGPU at " IGPU " (0x%04lx, %s) supports GVT-g",
+		ctl_check_report(rp, "igpu", CTL_CHECK_PASS, NULL, "Intel iGPU at " IGPU " (0x%04lx, %s) supports GVT-g",
 		       device, f->name);
 		break;
 	case GEN_OLD:
-		ctl_report(rp, "igpu", CTL_CHECK_FAIL, "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
+		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL, "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s) is older than GVT-g", device,
 		       f->name);
 		break;
 	case GEN_ATOM:
-		ctl_report(rp, "igpu", CTL_CHECK_FAIL,
+		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL,
 		       "GVT-g is not supported on Atom/Pentium Silver/Celeron iGPUs; it needs a "
 		       "Core CPU from Broadwell to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_GEN11:
-		ctl_report(rp, "igpu", CTL_CHECK_FAIL,
+		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL,
 		       "GVT-g is not supported on this generation; only GVT-d (passing the "
 		       "whole GPU to one VM) works",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_SRIOV:
-		ctl_report(rp, "igpu", CTL_CHECK_FAIL, "GVT-g is not supported on this generation; use SR-IOV",
+		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL, "GVT-g is not supported on this generation; use SR-IOV",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	}
@@ -297,56 +297,56 @@ static void check_igpu(struct ctl_report *rp)
 
 /* ---- kernel options and modules --------------------------------------------------- */
 
-static void check_enable_gvt(struct ctl_report *rp)
+static void check_enable_gvt(struct ctl_check_report *rp)
 {
 	char *v;
 	const char *fix = "add i915.enable_gvt=1 to the kernel command line and reboot";
 	int r = ctl_read_file(rp->c, "sys/module/i915/parameters/enable_gvt", &v);
 	if (r < 0) {
-		ctl_report(rp, "i915-enable-gvt", CTL_CHECK_FAIL, fix,
+		ctl_check_report(rp, "i915-enable-gvt", CTL_CHECK_FAIL, fix,
 		       "i915 has no enable_gvt parameter (i915 not loaded, or built without "
 		       "GVT-g)");
 		return;
 	}
 	if (!strcmp(v, "Y") || !strcmp(v, "1"))
-		ctl_report(rp, "i915-enable-gvt", CTL_CHECK_PASS, NULL, "GVT-g enabled in i915 (i915.enable_gvt=1)");
+		ctl_check_report(rp, "i915-enable-gvt", CTL_CHECK_PASS, NULL, "GVT-g enabled in i915 (i915.enable_gvt=1)");
 	else
-		ctl_report(rp, "i915-enable-gvt", CTL_CHECK_FAIL, fix, "GVT-g not enabled in i915 (enable_gvt is %s)", v);
+		ctl_check_report(rp, "i915-enable-gvt", CTL_CHECK_FAIL, fix, "GVT-g not enabled in i915 (enable_gvt is %s)", v);
 	free(v);
 }
 
-static void check_enable_guc(struct ctl_report *rp)
+static void check_enable_guc(struct ctl_check_report *rp)
 {
 	char *v;
 	if (ctl_read_file(rp->c, "sys/module/i915/parameters/enable_guc", &v) < 0) {
-		ctl_report(rp, "i915-enable-guc", CTL_CHECK_INFO, NULL, "i915.enable_guc not readable (i915 not loaded)");
+		ctl_check_report(rp, "i915-enable-guc", CTL_CHECK_INFO, NULL, "i915.enable_guc not readable (i915 not loaded)");
 		return;
 	}
 	long n = strtol(v, NULL, 10);
 	if (n <= 0)
-		ctl_report(rp, "i915-enable-guc", CTL_CHECK_PASS, NULL, "GuC firmware loading off (i915.enable_guc=%ld)", n);
+		ctl_check_report(rp, "i915-enable-guc", CTL_CHECK_PASS, NULL, "GuC firmware loading off (i915.enable_guc=%ld)", n);
 	else
-		ctl_report(rp, "i915-enable-guc", CTL_CHECK_WARN,
+		ctl_check_report(rp, "i915-enable-guc", CTL_CHECK_WARN,
 		       "add i915.enable_guc=0 to the kernel command line: GVT-g does not work "
 		       "with GuC submission",
 		       "GuC firmware loading on (i915.enable_guc=%ld)", n);
 	free(v);
 }
 
-static void check_module(struct ctl_report *rp, const char *id, const char *name, const char *alt,
+static void check_module(struct ctl_check_report *rp, const char *id, const char *name, const char *alt,
 			 const char *fix)
 {
 	char p[128], q[128];
 	snprintf(p, sizeof(p), "sys/module/%s", name);
 	snprintf(q, sizeof(q), "sys/module/%s", alt ? alt : name);
 	if (ctl_exists(rp->c, p))
-		ctl_report(rp, id, CTL_CHECK_PASS, NULL, "module %s loaded", name);
+		ctl_check_report(rp, id, CTL_CHECK_PASS, NULL, "module %s loaded", name);
 	else if (alt && ctl_exists(rp->c, q))
-		ctl_report(rp, id, CTL_CHECK_PASS, NULL, "module %s loaded", alt);
+		ctl_check_report(rp, id, CTL_CHECK_PASS, NULL, "module %s loaded", alt);
 	else if (alt)
-		ctl_report(rp, id, CTL_CHECK_FAIL, fix, "module %s (or %s) not loaded", name, alt);
+		ctl_check_report(rp, id, CTL_CHECK_FAIL, fix, "module %s (or %s) not loaded", name, alt);
 	else
-		ctl_report(rp, id, CTL_CHECK_FAIL, fix, "module %s not loaded", name);
+		ctl_check_report(rp, id, CTL_CHECK_FAIL, fix, "module %s not loaded", name);
 }
 
 static bool dir_has_entries(struct ctl *c, const char *path)
@@ -381,29 +381,29 @@ static bool cmdline_has(struct ctl *c, const char *opt)
 	return found;
 }
 
-static void check_iommu(struct ctl_report *rp)
+static void check_iommu(struct ctl_check_report *rp)
 {
 	if (dir_has_entries(rp->c, "sys/class/iommu"))
-		ctl_report(rp, "iommu", CTL_CHECK_PASS, NULL, "IOMMU enabled (/sys/class/iommu)");
+		ctl_check_report(rp, "iommu", CTL_CHECK_PASS, NULL, "IOMMU enabled (/sys/class/iommu)");
 	else if (cmdline_has(rp->c, "intel_iommu=on"))
-		ctl_report(rp, "iommu", CTL_CHECK_PASS, NULL, "IOMMU enabled (intel_iommu=on)");
+		ctl_check_report(rp, "iommu", CTL_CHECK_PASS, NULL, "IOMMU enabled (intel_iommu=on)");
 	else
-		ctl_report(rp, "iommu", CTL_CHECK_FAIL, "add intel_iommu=on to the kernel command line and reboot",
+		ctl_check_report(rp, "iommu", CTL_CHECK_FAIL, "add intel_iommu=on to the kernel command line and reboot",
 		       "IOMMU not enabled");
 }
 
-static void check_vfio_node(struct ctl_report *rp)
+static void check_vfio_node(struct ctl_check_report *rp)
 {
 	if (ctl_exists(rp->c, "dev/vfio/vfio"))
-		ctl_report(rp, "vfio-node", CTL_CHECK_PASS, NULL, "/dev/vfio/vfio present");
+		ctl_check_report(rp, "vfio-node", CTL_CHECK_PASS, NULL, "/dev/vfio/vfio present");
 	else
-		ctl_report(rp, "vfio-node", CTL_CHECK_FAIL, "modprobe vfio; the device node comes with it",
+		ctl_check_report(rp, "vfio-node", CTL_CHECK_FAIL, "modprobe vfio; the device node comes with it",
 		       "/dev/vfio/vfio missing");
 }
 
 /* ---- vGPU types ---------------------------------------------------------------------- */
 
-static void check_types(struct ctl_report *rp)
+static void check_types(struct ctl_check_report *rp)
 {
 	struct gvtg_type *types;
 	size_t n = 0;
@@ -411,7 +411,7 @@ static void check_types(struct ctl_report *rp)
 	if (r < 0 || n == 0) {
 		if (r >= 0)
 			gvtg_types_free(types, n);
-		ctl_report(rp, "vgpu-types", CTL_CHECK_FAIL,
+		ctl_check_report(rp, "vgpu-types", CTL_CHECK_FAIL,
 		       "enable GVT-g (i915.enable_gvt=1, module kvmgt); if it is on, the "
 		       "graphics aperture is too small: raise it in the firmware setup",
 		       IGPU " offers no vGPU types");
@@ -431,13 +431,13 @@ static void check_types(struct ctl_report *rp)
 		}
 	}
 	if (largest && largest_mb < 256)
-		ctl_report(rp, "vgpu-types", CTL_CHECK_WARN,
+		ctl_check_report(rp, "vgpu-types", CTL_CHECK_WARN,
 		       "the graphics aperture set in the firmware is small; raise it (512 MB "
 		       "or more) in the firmware setup for larger types",
 		       IGPU " offers only small vGPU types (largest %s, %u MB aperture)",
 		       largest->id, largest_mb);
 	else
-		ctl_report(rp, "vgpu-types", CTL_CHECK_PASS, NULL, IGPU " offers %zu vGPU type%s", n, n == 1 ? "" : "s");
+		ctl_check_report(rp, "vgpu-types", CTL_CHECK_PASS, NULL, IGPU " offers %zu vGPU type%s", n, n == 1 ? "" : "s");
 	gvtg_types_free(types, n);
 }
 
@@ -489,7 +489,7 @@ struct hook_state {
 	bool runnable;          /* a regular executable file */
 };
 
-static void check_hook(struct ctl_report *rp, struct hook_state *hs)
+static void check_hook(struct ctl_check_report *rp, struct hook_state *hs)
 {
 	struct ctl *c = rp->c;
 	int rootfd = gvtg_ctx_get_root_fd(c->ctx);
@@ -515,25 +515,25 @@ static void check_hook(struct ctl_report *rp, struct hook_state *hs)
 		snprintf(hs->link, sizeof(hs->link), "%s", where);
 		hs->link_st = lst;
 		if (r < 0) {
-			ctl_report(rp, "hook", CTL_CHECK_FAIL, "reinstall gvtg-hook",
+			ctl_check_report(rp, "hook", CTL_CHECK_FAIL, "reinstall gvtg-hook",
 			       "hook %s points to a missing file (%s)", where, strerror(-r));
 		} else if (!S_ISREG(st.st_mode)) {
-			ctl_report(rp, "hook", CTL_CHECK_FAIL, "reinstall gvtg-hook", "hook %s is not a regular file",
+			ctl_check_report(rp, "hook", CTL_CHECK_FAIL, "reinstall gvtg-hook", "hook %s is not a regular file",
 			       where);
 		} else if (!(st.st_mode & S_IXUSR)) {
 			char fix[PATH_MAX + 32];
 			snprintf(fix, sizeof(fix), "chmod 755 /%s", final);
-			ctl_report(rp, "hook", CTL_CHECK_FAIL, fix,
+			ctl_check_report(rp, "hook", CTL_CHECK_FAIL, fix,
 			       "hook %s is not executable: libvirt skips it", where);
 		} else {
-			ctl_report(rp, "hook", CTL_CHECK_PASS, NULL, "hook installed: %s", where);
+			ctl_check_report(rp, "hook", CTL_CHECK_PASS, NULL, "hook installed: %s", where);
 			snprintf(hs->target, sizeof(hs->target), "%s", final);
 			hs->runnable = true;
 		}
 		free(final);
 		return;
 	}
-	ctl_report(rp, "hook", CTL_CHECK_FAIL, fix_install, "hook not installed where libvirt looks (%s)",
+	ctl_check_report(rp, "hook", CTL_CHECK_FAIL, fix_install, "hook not installed where libvirt looks (%s)",
 	       candidates[0]);
 }
 
@@ -619,7 +619,7 @@ static int run_self_test(struct ctl *c, const char *target, char *err, size_t er
 /* The hook must be able to load its module when libvirt runs it: its own self-test says
  * so.  A hook from before the self-test answers with its usage (exit 2): then the module
  * must be beside the executable, where that hook looks for it. */
-static void check_hook_self_test(struct ctl_report *rp, const struct hook_state *hs)
+static void check_hook_self_test(struct ctl_check_report *rp, const struct hook_state *hs)
 {
 	if (!hs->runnable)
 		return;
@@ -629,7 +629,7 @@ static void check_hook_self_test(struct ctl_report *rp, const struct hook_state 
 	const char *fix_reinstall = "reinstall gvtg-hook (meson install) and register it as the "
 				    "symlink " GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook -> " GVTG_HOOK_PATH;
 	if (r == 0) {
-		ctl_report(rp, "hook-self-test", CTL_CHECK_PASS, NULL,
+		ctl_check_report(rp, "hook-self-test", CTL_CHECK_PASS, NULL,
 			   "hook /%s loads its module and parses a domain (--self-test)",
 			   hs->target);
 		return;
@@ -643,24 +643,24 @@ static void check_hook_self_test(struct ctl_report *rp, const struct hook_state 
 			 "gvtg-hook-core.so");
 		struct stat st;
 		if (fstatat(gvtg_ctx_get_root_fd(c->ctx), module, &st, 0) == 0 && S_ISREG(st.st_mode))
-			ctl_report(rp, "hook-self-test", CTL_CHECK_PASS, NULL,
+			ctl_check_report(rp, "hook-self-test", CTL_CHECK_PASS, NULL,
 				   "hook module /%s present (this hook has no --self-test)",
 				   module);
 		else
-			ctl_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+			ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
 				   "hook /%s cannot load its module: /%s is missing", hs->target,
 				   module);
 		return;
 	}
 	if (r == -ETIMEDOUT)
-		ctl_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+		ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
 			   "hook /%s --self-test did not finish within %d s", hs->target,
 			   SELF_TEST_TIMEOUT_MS / 1000);
 	else if (r < 0)
-		ctl_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+		ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
 			   "hook /%s --self-test could not be run: %s", hs->target, strerror(-r));
 	else
-		ctl_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+		ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
 			   "hook /%s fails its self-test (exit %d): %s", hs->target, r,
 			   err[0] ? err : "no message");
 }
@@ -707,7 +707,7 @@ static int process_start(struct ctl *c, long pid, double *ret_start)
 	return 0;
 }
 
-static void check_daemon(struct ctl_report *rp, const struct hook_state *hs)
+static void check_daemon(struct ctl_check_report *rp, const struct hook_state *hs)
 {
 	struct ctl *c = rp->c;
 	static const char *const daemons[] = { "libvirtd", "virtqemud" };
@@ -722,7 +722,7 @@ static void check_daemon(struct ctl_report *rp, const struct hook_state *hs)
 		if (pid <= 0 || process_start(c, pid, &start) < 0)
 			continue; /* a stale pid file */
 		if (!hs->found) {
-			ctl_report(rp, "libvirt-daemon", CTL_CHECK_INFO, NULL,
+			ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_INFO, NULL,
 			       "%s (pid %ld) running; install the hook, then restart it", daemons[i],
 			       pid);
 			return;
@@ -733,18 +733,18 @@ static void check_daemon(struct ctl_report *rp, const struct hook_state *hs)
 			char fix[128];
 			snprintf(fix, sizeof(fix),
 				 "restart %s: it looks for hooks only when it starts", daemons[i]);
-			ctl_report(rp, "libvirt-daemon", CTL_CHECK_WARN, fix, "%s (pid %ld) started before the hook was installed",
+			ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_WARN, fix, "%s (pid %ld) started before the hook was installed",
 			       daemons[i], pid);
 		} else {
-			ctl_report(rp, "libvirt-daemon", CTL_CHECK_PASS, NULL, "%s (pid %ld) started after the hook was installed",
+			ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_PASS, NULL, "%s (pid %ld) started after the hook was installed",
 			       daemons[i], pid);
 		}
 		return;
 	}
-	ctl_report(rp, "libvirt-daemon", CTL_CHECK_INFO, NULL, "no libvirt daemon running: it finds the hook when it starts");
+	ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_INFO, NULL, "no libvirt daemon running: it finds the hook when it starts");
 }
 
-static void check_config(struct ctl_report *rp)
+static void check_config(struct ctl_check_report *rp)
 {
 	struct ctl *c = rp->c;
 	struct gvtg_config *cfg = NULL;
@@ -752,15 +752,16 @@ static void check_config(struct ctl_report *rp)
 	const char *path = cfg && cfg->path ? cfg->path : ctl_config_path(c);
 	char fix[64] = "fix the file (see gvtg-hook.conf(5))";
 	if (r == -EBADMSG && cfg)
-		ctl_report(rp, "config", CTL_CHECK_FAIL, fix, "configuration %s, line %d: %s", path, cfg->error_line,
+		ctl_check_report(rp, "config", CTL_CHECK_FAIL, fix, "configuration %s, line %d: %s", path, cfg->error_line,
 		       cfg->error);
 	else if (r < 0)
-		ctl_report(rp, "config", CTL_CHECK_FAIL, "check the file's permissions", "configuration %s: %s",
-		       c->config ? c->config : gvtg_config_default_path(), strerror(-r));
+		ctl_check_report(rp, "config", CTL_CHECK_FAIL, "check the file's permissions",
+			   "configuration %s: %s", c->config ? c->config : gvtg_config_default_path(),
+			   cfg && cfg->error[0] ? cfg->error : strerror(-r));
 	else if (ctl_exists(c, path))
-		ctl_report(rp, "config", CTL_CHECK_PASS, NULL, "configuration %s valid", path);
+		ctl_check_report(rp, "config", CTL_CHECK_PASS, NULL, "configuration %s valid", path);
 	else
-		ctl_report(rp, "config", CTL_CHECK_PASS, NULL, "configuration %s absent: built-in defaults", path);
+		ctl_check_report(rp, "config", CTL_CHECK_PASS, NULL, "configuration %s absent: built-in defaults", path);
 	gvtg_config_free(cfg);
 }
 
@@ -782,7 +783,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	if (ctl_open(c) < 0)
 		return CTL_EXIT_FAILURE;
 
-	struct ctl_report rp = { .c = c };
+	struct ctl_check_report rp = { .c = c };
 	struct hook_state hs = { 0 };
 	check_igpu(&rp);
 	check_enable_gvt(&rp);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gvtgctl create, gvtgctl remove: one vGPU by hand, under the hook's lock and with an
- * ownership record, so that the hook adopts a manual vGPU when a domain uses it and
- * never removes it, and so that nobody removes a vGPU a running domain holds.
+ * gvtgctl create, gvtgctl remove: one vGPU by hand, through the library's lifecycle
+ * (the hook's lock and ownership records), so that the hook uses a manual vGPU when a
+ * domain asks for it and never removes it, and so that nobody removes a vGPU a running
+ * domain or any process holds.
  */
 #include <errno.h>
 #include <string.h>
@@ -37,7 +38,8 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("create takes at most one UUID, not '%s'", argv[optind + 1]);
 
 	char uuid[GVTG_UUID_STRLEN + 1];
-	if (optind < argc) {
+	bool given = optind < argc;
+	if (given) {
 		if (gvtg_uuid_normalize(argv[optind], uuid) < 0)
 			return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)",
 					       argv[optind]);
@@ -50,49 +52,11 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 				       parent && !gvtg_name_is_valid(parent) ? "parent" : "type");
 	if (ctl_open_config(c) < 0)
 		return CTL_EXIT_FAILURE;
-
-	const char *what = "creating vGPU";
-	int lock = ctl_lock(c, what);
-	if (lock < 0)
-		return CTL_EXIT_FAILURE;
-
-	int ret = CTL_EXIT_FAILURE;
-	struct gvtg_device dev;
-	r = gvtg_device_get(c->ctx, uuid, &dev);
-	if (r >= 0) {
-		ctl_error("%s, %s: it exists already (%s type %s). Choose another UUID, or "
-			  "leave it out to get a new one",
-			  what, uuid, dev.parent ? dev.parent : "?", dev.type ? dev.type : "?");
-		gvtg_device_clear(&dev);
-		goto out;
-	}
-	struct gvtg_record rec;
-	r = gvtg_record_read(c->ctx, uuid, &rec);
-	if (r >= 0) {
-		bool held = gvtg_record_in_use(&rec);
-		if (held)
-			ctl_error("%s, %s: a record says domain '%s' (%s) holds it. Choose another "
-				  "UUID",
-				  what, uuid, rec.domain_name ? rec.domain_name : "?",
-				  rec.domain_uuid);
-		gvtg_record_clear(&rec);
-		if (held)
-			goto out;
-		/* A stale record of an idle vGPU that is gone: the new one replaces it. */
-	}
-
-	struct gvtg_placement p;
-	if (ctl_resolve(c, what, uuid, parent, type, &p) < 0)
-		goto out;
-	r = ctl_create_vgpu(c, what, uuid, p.parent, p.type, GVTG_ORIGIN_MANUAL);
-	gvtg_placement_clear(&p);
+	r = gvtg_vgpu_create(c->ctx, c->cfg, uuid, given, parent, type, GVTG_ORIGIN_MANUAL, NULL);
 	if (r < 0)
-		goto out;
+		return CTL_EXIT_FAILURE;
 	printf("%s\n", uuid);
-	ret = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
-out:
-	gvtg_lock_release(lock);
-	return ret;
+	return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
 int cmd_remove(struct ctl *c, int argc, char **argv)
@@ -117,63 +81,6 @@ int cmd_remove(struct ctl *c, int argc, char **argv)
 	if (ctl_open_config(c) < 0)
 		return CTL_EXIT_FAILURE;
 
-	const char *what = "removing vGPU";
-	int lock = ctl_lock(c, what);
-	if (lock < 0)
-		return CTL_EXIT_FAILURE;
-
-	int ret = CTL_EXIT_FAILURE;
-	struct gvtg_record rec = { 0 };
-	r = gvtg_record_read(c->ctx, uuid, &rec);
-	bool had_record = r >= 0, damaged = r == -EBADMSG;
-	if (damaged && !force) {
-		ctl_error("%s, %s: its ownership record /%s/%s is damaged. Check that no "
-			  "domain uses the vGPU, then use --force",
-			  what, uuid, gvtg_state_dir(), uuid);
-		goto out;
-	}
-	if (r < 0 && r != -ENOENT && r != -EBADMSG) {
-		ctl_error("%s, %s: reading its ownership record in /%s: %s", what, uuid,
-			  gvtg_state_dir(), strerror(-r));
-		goto out;
-	}
-	if (had_record && gvtg_record_in_use(&rec) && !force) {
-		ctl_error("%s, %s: domain '%s' (%s) holds it. Shut the domain down first (the "
-			  "hook then releases it), or use --force if the domain is not running",
-			  what, uuid, rec.domain_name ? rec.domain_name : "?", rec.domain_uuid);
-		goto out;
-	}
-
-	struct gvtg_device dev;
-	r = gvtg_device_get(c->ctx, uuid, &dev);
-	if (r == -ENOENT) {
-		if (!had_record && !damaged) {
-			ctl_error("%s, %s: no such vGPU. 'gvtgctl list' shows the vGPUs", what,
-				  uuid);
-			goto out;
-		}
-		/* Only a record is left: deleting it is what was asked. */
-		r = gvtg_record_delete(c->ctx, uuid);
-		if (r < 0) {
-			ctl_error("%s, %s: deleting its stale record /%s/%s: %s", what, uuid,
-				  gvtg_state_dir(), uuid, strerror(-r));
-			goto out;
-		}
-		fprintf(stderr, "gvtgctl: vGPU %s did not exist; deleted its stale record\n",
-			uuid);
-		ret = CTL_EXIT_OK;
-		goto out;
-	}
-	if (r < 0) {
-		ctl_error("%s, %s: looking it up in /sys/bus/mdev/devices: %s", what, uuid,
-			  strerror(-r));
-		goto out;
-	}
-	gvtg_device_clear(&dev);
-	if (ctl_remove_vgpu(c, what, uuid, had_record) >= 0)
-		ret = CTL_EXIT_OK;
-out:
-	gvtg_record_clear(&rec);
-	gvtg_lock_release(lock);
-	return ret;
+	r = gvtg_vgpu_remove(c->ctx, c->cfg, uuid, force ? GVTG_REMOVE_FORCE : 0);
+	return r < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the commands share: messages in the hook's style, the library context and the
- * configuration, the lock, placement, creating and removing a vGPU with its record,
- * tables through libsmartcols, and reading files under the root.
+ * What the commands share: messages (the diagnosis table's words after "gvtgctl: "),
+ * the library context and the configuration, tables through libsmartcols, and reading
+ * files under the root.  The lifecycle itself is the library's (lib/lifecycle.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +51,31 @@ static void lib_log(void *userdata, int priority, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* Failures in the diagnosis table's words, after our prefix; what was done on stdout
+ * for the commands that report it (boot, sleep), else with --verbose on stderr. */
+static void report(void *userdata, const struct gvtg_diag *d)
+{
+	struct ctl *c = userdata;
+	char line[1024];
+	gvtg_diag_format(d, line, sizeof(line));
+	if (gvtg_cause_row(d->cause)->level != GVTG_DIAG_NOTICE) {
+		ctl_error("%s", line);
+		return;
+	}
+	if (d->cause == GVTG_CAUSE_DONE_NOTHING && !c->verbose)
+		return;
+	if (c->notices_to_stdout)
+		printf("%s\n", line);
+	else if (c->verbose || d->cause == GVTG_CAUSE_DONE_STALE_RECORD)
+		fprintf(stderr, "gvtgctl: %s\n", line);
+}
+
+void ctl_report(struct ctl *c, struct gvtg_diag *d, enum gvtg_cause cause)
+{
+	d->cause = cause;
+	report(c, d);
+}
+
 /* ---- setup ------------------------------------------------------------------------- */
 
 int ctl_open(struct ctl *c)
@@ -59,12 +84,16 @@ int ctl_open(struct ctl *c)
 		return 0;
 	int r = gvtg_ctx_new(c->root, &c->ctx);
 	if (r < 0) {
-		ctl_error("opening the root directory, %s: %s. Check the --root argument",
-			  c->root ? c->root : "/", strerror(-r));
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_NONE, NULL, NULL);
+		d.err = -r;
+		snprintf(d.file, sizeof(d.file), "%s", c->root ? c->root : "/");
+		ctl_report(c, &d, GVTG_CAUSE_ROOT_UNREADABLE);
 		return r;
 	}
 	if (c->verbose)
 		gvtg_ctx_set_log_fn(c->ctx, lib_log, c);
+	gvtg_ctx_set_report_fn(c->ctx, report, c);
 	return 0;
 }
 
@@ -81,15 +110,8 @@ int ctl_open_config(struct ctl *c)
 	if (r < 0 || c->cfg)
 		return r;
 	r = gvtg_config_load(c->ctx, c->config, &c->cfg);
-	if (r == -EBADMSG && c->cfg) {
-		ctl_error("reading the configuration, %s line %d: %s. Fix the file (see "
-			  "gvtg-hook.conf(5)); 'gvtgctl check' reports the same",
-			  ctl_config_path(c), c->cfg->error_line, c->cfg->error);
-		return r;
-	}
 	if (r < 0) {
-		ctl_error("reading the configuration, %s: %s. Check the file's permissions",
-			  ctl_config_path(c), strerror(-r));
+		gvtg_diag_config(c->ctx, c->cfg, c->config, r, GVTG_OP_CONFIG, NULL, NULL);
 		return r;
 	}
 	return 0;
@@ -101,22 +123,6 @@ void ctl_free(struct ctl *c)
 	c->ctx = gvtg_ctx_free(c->ctx);
 	free(c->config);
 	c->config = NULL;
-}
-
-int ctl_lock(struct ctl *c, const char *what)
-{
-	int timeout = c->cfg ? c->cfg->lock_timeout_ms : GVTG_LOCK_TIMEOUT_MS_DEFAULT;
-	int fd = gvtg_lock_acquire(c->ctx, timeout);
-	if (fd >= 0)
-		return fd;
-	if (fd == -ETIMEDOUT)
-		ctl_error("%s, /%s/lock: still held after %d s by a gvtg-hook or another "
-			  "gvtgctl. Find the holder with 'fuser -v /%s/lock'",
-			  what, gvtg_state_dir(), timeout / 1000, gvtg_state_dir());
-	else
-		ctl_error("%s, /%s/lock: %s. Check that /%s is writable (run as root)", what,
-			  gvtg_state_dir(), strerror(-fd), gvtg_state_dir());
-	return fd;
 }
 
 void ctl_describe_parents(struct ctl *c, char *out, size_t size)
@@ -141,170 +147,23 @@ const char *ctl_source_string(enum gvtg_source s)
 	return gvtg_source_to_string(s);
 }
 
-int ctl_resolve(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		const char *type, struct gvtg_placement *ret_placement)
+int ctl_resolve(struct ctl *c, const char *uuid, const char *parent, const char *type,
+		struct gvtg_placement *ret_placement)
 {
 	/* The command line's choice takes the place of a domain's metadata, so the rules
-	 * after it are exactly the hook's. */
+	 * after it are exactly the hook's; a failure is told in the table's words. */
 	struct gvtg_meta_device meta = { .parent = (char *)parent, .type = (char *)type };
 	struct gvtg_domain dom = { .meta = &meta, .n_meta = 1 };
-	memcpy(meta.uuid, uuid, sizeof(meta.uuid));
-
+	snprintf(meta.uuid, sizeof(meta.uuid), "%s", uuid);
 	struct gvtg_placement p = { 0 };
 	int r = gvtg_placement_resolve(c->ctx, parent || type ? &dom : NULL, c->cfg, uuid, &p);
 	if (r >= 0) {
 		*ret_placement = p;
 		return 0;
 	}
-
-	char list[512];
-	switch (r) {
-	case -ENXIO:
-		ctl_error("%s, %s: no mdev parent device is registered on this host. Enable "
-			  "GVT-g (i915.enable_gvt=1 intel_iommu=on, module kvmgt); 'gvtgctl "
-			  "check' shows what is missing",
-			  what, uuid);
-		break;
-	case -ENOENT:
-		ctl_describe_parents(c, list, sizeof(list));
-		ctl_error("%s, %s: mdev parent '%s' (from the %s) is not registered. "
-			  "Registered parents: %s",
-			  what, uuid, p.parent ? p.parent : "?", ctl_source_string(p.parent_source),
-			  list);
-		break;
-	case -EINVAL:
-		ctl_error("%s, %s: the parent or type (from the command line or %s) is not a "
-			  "valid sysfs name. Name one that 'gvtgctl types' lists",
-			  what, uuid, ctl_config_path(c));
-		break;
-	case -ENOTUNIQ:
-		if (!p.parent) {
-			ctl_describe_parents(c, list, sizeof(list));
-			ctl_error("%s, %s: several mdev parents and none chosen: %s. Choose one "
-				  "with --parent, or set parent= in %s [defaults]",
-				  what, uuid, list, ctl_config_path(c));
-		} else {
-			ctl_describe_types(c, p.parent, list, sizeof(list));
-			ctl_error("%s, %s: parent %s has several types and none is chosen: %s. "
-				  "Choose one with --type, or set type= in %s [defaults]",
-				  what, uuid, p.parent, list, ctl_config_path(c));
-		}
-		break;
-	case -ENODATA:
-		ctl_error("%s, %s: parent %s offers no mdev types: the graphics aperture is "
-			  "too small for any vGPU. Raise the aperture size in the firmware setup",
-			  what, uuid, p.parent ? p.parent : "?");
-		break;
-	default:
-		ctl_error("%s, %s: choosing its parent and type: %s", what, uuid, strerror(-r));
-	}
+	gvtg_placement_explain(c->ctx, c->cfg, uuid, &p, r, parent, type);
 	gvtg_placement_clear(&p);
 	return r;
-}
-
-int ctl_create_vgpu(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		    const char *type, enum gvtg_origin origin)
-{
-	char list[512];
-	struct gvtg_type t;
-	int r = gvtg_type_get(c->ctx, parent, type, &t);
-	if (r < 0) {
-		ctl_describe_types(c, parent, list, sizeof(list));
-		ctl_error("%s, %s: parent %s has no type '%s'. Its types: %s", what, uuid, parent,
-			  type, list);
-		return r == -ENOENT ? -ENOENT : r;
-	}
-	int avail = t.available;
-	gvtg_type_clear(&t);
-	if (avail == 0) {
-		ctl_describe_types(c, parent, list, sizeof(list));
-		ctl_error("%s, %s: %s type %s has no instances left (other vGPUs use the "
-			  "graphics memory). Remove one, or choose another type: %s",
-			  what, uuid, parent, type, list);
-		return -ENOSPC;
-	}
-
-	r = gvtg_mdev_create(c->ctx, parent, type, uuid);
-	switch (r) {
-	case 0:
-		break;
-	case -EEXIST:
-		ctl_error("%s, %s: the UUID is already in use by another mediated device "
-			  "(EEXIST). Choose another UUID, or leave it out to get a new one",
-			  what, uuid);
-		return r;
-	case -ENOSPC:
-	case -EUSERS:
-		ctl_describe_types(c, parent, list, sizeof(list));
-		ctl_error("%s, %s: no room for another vGPU of type %s on %s (%s). Remove one, "
-			  "or choose a smaller type: %s",
-			  what, uuid, type, parent, r == -ENOSPC ? "ENOSPC" : "EUSERS", list);
-		return r;
-	case -EACCES:
-	case -EPERM:
-		ctl_error("%s, %s: permission denied writing %s's create file. Run gvtgctl "
-			  "as root",
-			  what, uuid, type);
-		return r;
-	case -ENOENT:
-		ctl_error("%s, %s: %s type %s went away (ENOENT). Run 'gvtgctl check'", what,
-			  uuid, parent, type);
-		return r;
-	default:
-		ctl_error("%s, %s: the kernel refused to create it on %s type %s: %s", what,
-			  uuid, parent, type, strerror(-r));
-		return r;
-	}
-
-	struct gvtg_record rec = {
-		.origin = origin,
-		.time = (int64_t)time(NULL),
-		.parent = (char *)parent,
-		.type = (char *)type,
-	};
-	memcpy(rec.uuid, uuid, sizeof(rec.uuid));
-	r = gvtg_record_write(c->ctx, &rec);
-	if (r < 0) {
-		ctl_error("%s, %s: writing its ownership record in /%s: %s. Check that /%s is "
-			  "writable; the vGPU was removed again",
-			  what, uuid, gvtg_state_dir(), strerror(-r), gvtg_state_dir());
-		int timeout = c->cfg ? c->cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
-		(void)gvtg_mdev_remove_bounded(c->ctx, uuid, timeout);
-		return r;
-	}
-	return 0;
-}
-
-int ctl_remove_vgpu(struct ctl *c, const char *what, const char *uuid, bool had_record)
-{
-	int timeout = c->cfg ? c->cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
-	int r = gvtg_mdev_remove_bounded(c->ctx, uuid, timeout);
-	if (r == -ETIMEDOUT) {
-		struct gvtg_record rec;
-		if (had_record && gvtg_record_read(c->ctx, uuid, &rec) >= 0) {
-			rec.remove_pending = true;
-			(void)gvtg_record_write(c->ctx, &rec);
-			gvtg_record_clear(&rec);
-		}
-		ctl_error("%s, %s: the removal is still blocked after %d ms: a QEMU process "
-			  "still holds the vGPU. Stop the VM that uses it; the removal "
-			  "finishes by itself then",
-			  what, uuid, timeout);
-		return r;
-	}
-	if (r < 0 && r != -ENOENT) {
-		ctl_error("%s, %s: the kernel refused to remove it: %s. Check 'dmesg'", what,
-			  uuid, strerror(-r));
-		return r;
-	}
-	r = gvtg_record_delete(c->ctx, uuid);
-	if (r < 0) {
-		ctl_error("%s, %s: the vGPU is gone but deleting its record /%s/%s failed: %s. "
-			  "Delete the file by hand",
-			  what, uuid, gvtg_state_dir(), uuid, strerror(-r));
-		return r;
-	}
-	return 0;
 }
 
 /* ---- tables ------------------------------------------------------------------------ */
@@ -410,9 +269,12 @@ int ctl_tables_print(struct ctl *c, struct libscols_table **tables, size_t n)
 		scols_unref_table(tables[i]);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		r = -EIO;
-	if (r < 0)
-		ctl_error("printing the output, stdout: %s. Check where the output goes",
-			  strerror(r == -EIO ? EIO : -r));
+	if (r < 0) {
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_NONE, NULL, NULL);
+		d.err = r == -EIO ? EIO : -r;
+		ctl_report(c, &d, GVTG_CAUSE_OUTPUT_FAILED);
+	}
 	return r;
 }
 

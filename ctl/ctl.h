@@ -28,6 +28,7 @@ struct ctl {
 	char *config;           /* --config made absolute, NULL: built-in path */
 	bool json;              /* --json */
 	int verbose;            /* --verbose: the library's own log lines on stderr */
+	bool notices_to_stdout; /* boot, sleep: say what was done on stdout */
 	struct gvtg_ctx *ctx;
 	struct gvtg_config *cfg;
 	const struct ctl_command *command; /* the one running, for its --help */
@@ -96,8 +97,6 @@ int ctl_open(struct ctl *c);
 int ctl_open_config(struct ctl *c);
 /* The configuration file's path, for messages. */
 const char *ctl_config_path(const struct ctl *c);
-/* Take the lock shared with the hook, explaining a failure; returns the fd or < 0. */
-int ctl_lock(struct ctl *c, const char *what);
 void ctl_free(struct ctl *c);
 /* "0000:00:02.0, mtty" or "none": registered parents, for messages. */
 void ctl_describe_parents(struct ctl *c, char *out, size_t size);
@@ -106,17 +105,12 @@ void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t siz
 /* Where a placement choice came from, in gvtgctl's words. */
 const char *ctl_source_string(enum gvtg_source s);
 /* Resolve a vGPU's parent and type like the hook does, the command line (--parent,
- * --type) first, then the configuration, then automatic.  Explains failures. */
-int ctl_resolve(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		const char *type, struct gvtg_placement *ret_placement);
-/* Check that the type exists and has room, create the vGPU, write its record with the
- * origin.  Explains failures; the vGPU is removed again when the record cannot be
- * written.  Call with the lock held. */
-int ctl_create_vgpu(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		    const char *type, enum gvtg_origin origin);
-/* Remove a vGPU (bounded by the configured timeout) and its record.  Explains
- * failures.  Call with the lock held. */
-int ctl_remove_vgpu(struct ctl *c, const char *what, const char *uuid, bool had_record);
+ * --type) first, then the configuration, then automatic.  Explains failures in the
+ * table's words. */
+int ctl_resolve(struct ctl *c, const char *uuid, const char *parent, const char *type,
+		struct gvtg_placement *ret_placement);
+/* Print a diagnosis of the table (cause set here) as the library's reports are. */
+void ctl_report(struct ctl *c, struct gvtg_diag *d, enum gvtg_cause cause);
 
 /* ---- tables (common.c) ------------------------------------------------------------ */
 
@@ -180,10 +174,11 @@ void ctl_json_string(FILE *f, const char *s);
 /* ---- vGPU placement for xml and attach (place.c) ---------------------------------- */
 
 /* What a vGPU needs in a domain: the placement resolved as the hook will resolve it,
- * with the type checked on its parent.  Explains failures (the choices when
- * ambiguous, a "did you mean" for a mistyped type). */
-int ctl_place_vgpu(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		   const char *type, struct gvtg_placement *ret_placement);
+ * with the type checked on its parent.  Explains failures in the diagnosis table's
+ * words (the choices when ambiguous, a "did you mean" for a mistyped type); a UUID not
+ * given by the admin (uuid_given false) stays out of them, domain (or NULL) is named. */
+int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,
+		   const char *parent, const char *type, struct gvtg_placement *ret_placement);
 
 /* ---- the display pieces and the domain edit (domxml.c) ---------------------------- */
 
@@ -214,10 +209,10 @@ enum ctl_check_status {
 	CTL_CHECK_FAIL,
 };
 
-struct ctl_report;
+struct ctl_check_report;
 /* Add a check's result: id is stable (scripts match it in --json), what says what was
  * found, fix what to do (NULL for none).  Checks in other files (e.g. confinement) call
  * this from a function cmd_check calls. */
-void ctl_report(struct ctl_report *rp, const char *id, enum ctl_check_status st,
-		const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-struct ctl *ctl_report_ctl(struct ctl_report *rp);
+void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
+		      const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp);

@@ -3,7 +3,8 @@
  * Which parent and type a vGPU that gvtgctl writes into a domain gets: the hook's own
  * placement (lib/policy.c), the command line standing where the domain's metadata
  * stands, and then the check the hook makes at start (the type exists on that parent),
- * so that 'xml' and 'attach' never write what the hook would refuse.
+ * so that 'xml' and 'attach' never write what the hook would refuse.  Failures are told
+ * in the diagnosis table's words (lib/diag.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,59 +12,34 @@
 
 #include "ctl.h"
 
-/* The type ids of a parent, for "did you mean"; NULL-free array of n strings. */
-static int type_ids(struct ctl *c, const char *parent, struct gvtg_type **ret_types,
-		    const char ***ret_ids, size_t *ret_n)
+static void diag_start(struct gvtg_diag *d, const char *uuid, bool uuid_given,
+		       const char *domain)
 {
-	struct gvtg_type *types;
-	size_t n;
-	int r = gvtg_types_list(c->ctx, parent, &types, &n);
-	if (r < 0)
-		return r;
-	const char **ids = calloc(n + 1, sizeof(*ids));
-	if (!ids) {
-		gvtg_types_free(types, n);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		ids[i] = types[i].id;
-	*ret_types = types;
-	*ret_ids = ids;
-	*ret_n = n;
-	return 0;
+	gvtg_diag_init(d, GVTG_OP_CREATE, uuid_given ? uuid : NULL, domain);
 }
 
-/* The type a mistyped name most likely meant on this parent: a type whose "name" file
- * says it (the NAME column of 'gvtgctl types'), else the nearest id. */
-static char *type_hint(struct ctl *c, const char *parent, const char *type)
+/* TYPE_UNKNOWN: type is not one of parent's; the nearest one is suggested. */
+static void type_unknown(struct ctl *c, struct gvtg_diag *d, const char *parent,
+			 const char *type, const char *source)
 {
-	struct gvtg_type *types;
-	const char **ids;
-	size_t n;
-	if (type_ids(c, parent, &types, &ids, &n) < 0)
-		return NULL;
-	const char *hint = NULL;
-	for (size_t i = 0; i < n && !hint; i++)
-		if (types[i].name && !strcmp(types[i].name, type))
-			hint = types[i].id;
-	if (!hint)
-		hint = ctl_did_you_mean(type, ids, n);
-	char *ret = hint ? strdup(hint) : NULL;
-	free(ids);
-	gvtg_types_free(types, n);
-	return ret;
+	snprintf(d->parent, sizeof(d->parent), "%s", parent);
+	snprintf(d->type, sizeof(d->type), "%s", type);
+	snprintf(d->source, sizeof(d->source), "%s", source);
+	gvtg_types_summary(c->ctx, parent, GVTG_SUMMARY_DETAILS, d->types, sizeof(d->types));
+	gvtg_type_suggest(c->ctx, parent, type, d->detail, sizeof(d->detail));
+	ctl_report(c, d, GVTG_CAUSE_TYPE_UNKNOWN);
 }
 
-/* Does any registered parent offer this type?  Sets *ret_hint to a likely meant type
- * of the first parent when none does. */
-static bool any_parent_has(struct ctl *c, const char *type, char **ret_hint)
+/* With several parents, a type none of them offers: said as the first parent's (with
+ * the nearest type of the parent that has one), before the placement would only say
+ * that no parent is chosen. */
+static bool no_parent_has(struct ctl *c, struct gvtg_diag *d, const char *type)
 {
 	char **parents;
 	size_t n;
-	*ret_hint = NULL;
 	if (gvtg_parents_list(c->ctx, &parents, &n) < 0)
-		return true; /* let the resolution say what is wrong */
-	bool found = n == 0;
+		return false; /* the placement says what is wrong */
+	bool found = n < 2;
 	for (size_t i = 0; i < n && !found; i++) {
 		struct gvtg_type t;
 		if (gvtg_type_get(c->ctx, parents[i], type, &t) >= 0) {
@@ -71,70 +47,59 @@ static bool any_parent_has(struct ctl *c, const char *type, char **ret_hint)
 			found = true;
 		}
 	}
-	for (size_t i = 0; i < n && !found && !*ret_hint; i++)
-		*ret_hint = type_hint(c, parents[i], type);
+	if (!found) {
+		size_t pick = 0;
+		for (size_t i = 0; i < n; i++) {
+			char hint[GVTG_DIAG_NAME_MAX];
+			gvtg_type_suggest(c->ctx, parents[i], type, hint, sizeof(hint));
+			if (hint[0]) {
+				pick = i;
+				break;
+			}
+		}
+		type_unknown(c, d, parents[pick], type, "command line");
+	}
 	gvtg_strv_free(parents, n);
-	return found;
+	return !found;
 }
 
-int ctl_place_vgpu(struct ctl *c, const char *what, const char *uuid, const char *parent,
-		   const char *type, struct gvtg_placement *ret_placement)
+int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,
+		   const char *parent, const char *type, struct gvtg_placement *ret_placement)
 {
-	char list[512];
-	if (parent && !gvtg_name_is_valid(parent)) {
-		ctl_error("%s, %s: '%s' is not a valid parent name. Name one that 'gvtgctl "
-			  "types' lists",
-			  what, uuid, parent);
-		return -EINVAL;
-	}
-	if (type && !gvtg_name_is_valid(type)) {
-		ctl_error("%s, %s: '%s' is not a valid type name. Name one that 'gvtgctl "
-			  "types' lists",
-			  what, uuid, type);
-		return -EINVAL;
-	}
+	struct gvtg_diag d;
+	diag_start(&d, uuid, uuid_given, domain);
 	int r = ctl_open_config(c);
 	if (r < 0)
 		return r;
-
-	/* A type no parent offers: say so before the parent's choice, which would only
-	 * complain that no parent fits. */
-	char *hint = NULL;
-	if (type && !parent && !any_parent_has(c, type, &hint)) {
-		gvtg_parents_summary(c->ctx, list, sizeof(list));
-		if (hint)
-			ctl_error("%s, %s: no mdev parent offers type '%s'; did you mean '%s'? "
-				  "'gvtgctl types' lists them",
-				  what, uuid, type, hint);
-		else
-			ctl_error("%s, %s: no mdev parent (%s) offers type '%s'. 'gvtgctl "
-				  "types' lists the types",
-				  what, uuid, list[0] ? list : "none", type);
-		free(hint);
-		return -ENOENT;
+	const char *bad = parent && !gvtg_name_is_valid(parent) ? parent
+			  : type && !gvtg_name_is_valid(type)   ? type
+								: NULL;
+	if (bad) {
+		snprintf(d.detail, sizeof(d.detail), "%s", bad);
+		snprintf(d.source, sizeof(d.source), "command line");
+		ctl_report(c, &d, GVTG_CAUSE_NAME_INVALID);
+		return -EINVAL;
 	}
+	if (type && !parent && no_parent_has(c, &d, type))
+		return -ENOENT;
 
+	/* The hook's placement, the command line standing for the domain's metadata. */
+	struct gvtg_meta_device meta = { .parent = (char *)parent, .type = (char *)type };
+	struct gvtg_domain dom = { .meta = &meta, .n_meta = 1 };
+	snprintf(meta.uuid, sizeof(meta.uuid), "%s", uuid);
 	struct gvtg_placement p = { 0 };
-	r = ctl_resolve(c, what, uuid, parent, type, &p);
-	if (r < 0)
+	r = gvtg_placement_resolve(c->ctx, parent || type ? &dom : NULL, c->cfg, uuid, &p);
+	if (r < 0) {
+		gvtg_placement_explain(c->ctx, c->cfg, uuid_given ? uuid : "", &p, r, parent,
+				       type);
+		gvtg_placement_clear(&p);
 		return r;
+	}
 
 	struct gvtg_type t;
 	r = gvtg_type_get(c->ctx, p.parent, p.type, &t);
 	if (r < 0) {
-		hint = type_hint(c, p.parent, p.type);
-		ctl_describe_types(c, p.parent, list, sizeof(list));
-		if (hint)
-			ctl_error("%s, %s: parent %s has no type '%s' (from the %s); did you "
-				  "mean '%s'? Its types: %s",
-				  what, uuid, p.parent, p.type, ctl_source_string(p.type_source),
-				  hint, list);
-		else
-			ctl_error("%s, %s: parent %s has no type '%s' (from the %s). Its types: "
-				  "%s",
-				  what, uuid, p.parent, p.type, ctl_source_string(p.type_source),
-				  list);
-		free(hint);
+		type_unknown(c, &d, p.parent, p.type, ctl_source_string(p.type_source));
 		gvtg_placement_clear(&p);
 		return -ENOENT;
 	}

@@ -17,6 +17,7 @@ int gvtg_ctx_new(const char *root, struct gvtg_ctx **ret_ctx)
 		free(ctx);
 		return -ENOMEM;
 	}
+	ctx->lock_fd = -1;
 	ctx->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->root_fd < 0) {
 		int r = negative_errno();

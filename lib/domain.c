@@ -19,6 +19,7 @@
 #define MAX_ATTRIBUTES 256
 
 static __thread char parse_error[256];
+static __thread int parse_line, parse_code; /* libxml2's, for gvtg_domain_parse_where() */
 
 const char *gvtg_domain_parse_error(void)
 {
@@ -243,6 +244,7 @@ static bool too_many_attributes(const char *buf, size_t len)
 int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_domain)
 {
 	parse_error[0] = '\0';
+	parse_line = parse_code = 0;
 	if (len > GVTG_XML_MAX) {
 		set_error("the domain XML is larger than %zu MiB", GVTG_XML_MAX >> 20);
 		return -EFBIG;
@@ -276,6 +278,8 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 					  XML_PARSE_NOCDATA);
 	if (!doc) {
 		xmlErrorPtr e = xmlCtxtGetLastError(pctx);
+		if (e)
+			parse_line = e->line, parse_code = e->code ? e->code : -1;
 		if (e && e->message)
 			set_error("the domain XML is not well-formed: line %d: %s", e->line,
 				  e->message);
@@ -318,4 +322,12 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 	}
 	*ret_domain = d;
 	return 0;
+}
+
+/* ---- for the diagnosis table (diag.c) ---- */
+
+int gvtg_domain_parse_where(int *ret_line)
+{
+	*ret_line = parse_line;
+	return parse_code;
 }

@@ -19,6 +19,9 @@ struct gvtg_ctx {
 	int root_fd;
 	gvtg_log_fn log_fn;
 	void *log_userdata;
+	gvtg_report_fn report_fn;
+	void *report_userdata;
+	int lock_fd;            /* the lock this context holds, -1: none */
 };
 
 void gvtg_log(struct gvtg_ctx *ctx, int priority, const char *format, ...)
@@ -86,6 +89,9 @@ static inline int negative_errno(void)
 /* Read a small text file (relative to the root) into a NUL-terminated string with
  * trailing newlines stripped.  At most max bytes; -EFBIG above. */
 int gvtg_io_read_text(struct gvtg_ctx *ctx, const char *path, size_t max, char **ret_text);
+/* The same for our state files: a regular file only (no symlink, no FIFO: -EBADMSG),
+ * opened without blocking. */
+int gvtg_io_read_state(struct gvtg_ctx *ctx, const char *path, size_t max, char **ret_text);
 /* One open + one write(2) of exactly len bytes to an existing file (sysfs attributes).
  * A short write is -EIO. */
 int gvtg_io_write_attr(struct gvtg_ctx *ctx, const char *path, const void *buf, size_t len);
@@ -122,6 +128,19 @@ enum gvtg_io_op {
 typedef int (*gvtg_io_fault_fn)(void *userdata, enum gvtg_io_op op, const char *path,
 				const void *buf, size_t len);
 void gvtg_io_set_fault_fn(gvtg_io_fault_fn fn, void *userdata);
+/* Is a test seam installed?  (Its emulated kernel keeps descriptors of its own.) */
+bool gvtg_io_fault_active(void);
 
 /* Join path components with '/', each already validated. */
 char *gvtg_path_join(const char *first, ...) __attribute__((sentinel));
+
+/* ---- removals (mdev.c) ---- */
+
+/* Remove n vGPUs at once, each in its own child process that keeps no descriptor but
+ * the root (so no lock outlives the call), all waited for at most timeout_ms together.
+ * ret_results[i]: 0 removed (or gone: a vGPU that is gone is never reported blocked),
+ * -ETIMEDOUT still blocked, else the kernel's -errno. */
+int gvtg_mdev_remove_many(struct gvtg_ctx *ctx, const char (*uuids)[GVTG_UUID_STRLEN + 1],
+			  size_t n, int timeout_ms, int *ret_results);
+/* What a remove_timeout of 0 waits: the moment a removal nothing holds takes. */
+#define GVTG_REMOVE_GRACE_MS 100

@@ -181,8 +181,8 @@ struct gvtg_config {
 	bool sleep_remove;      /* remove idle vGPUs before host suspend */
 	struct gvtg_config_device *devices;
 	size_t n_devices;
-	/* On a parse error: the line and a message (the config is still usable with the
-	 * defaults for the rest). */
+	/* On an error: the line (0 when it is about the whole file) and a message that
+	 * quotes that line or its value; the settings are then all the defaults. */
 	int error_line;
 	char error[160];
 };
@@ -191,8 +191,10 @@ struct gvtg_config {
 #define GVTG_LOCK_TIMEOUT_MS_DEFAULT 30000
 
 /* Read the configuration file (path relative to the root; NULL: the built-in path).
- * A missing file gives the defaults and returns 0.  A bad file returns -EBADMSG with
- * ret_config still filled in (error_line, error). */
+ * A missing file gives the defaults and returns 0.  A bad line returns -EBADMSG; a file
+ * that is no configuration returns -EISDIR (a directory), -EINVAL (a FIFO, socket or
+ * device), -EFBIG (over 1 MiB) or the read's -errno.  Each fills ret_config with the
+ * defaults, error_line and error; only -ENOMEM leaves it unset. */
 int gvtg_config_load(struct gvtg_ctx *ctx, const char *path, struct gvtg_config **ret_config);
 int gvtg_config_parse_string(const char *text, struct gvtg_config **ret_config);
 struct gvtg_config *gvtg_config_free(struct gvtg_config *c);
@@ -281,3 +283,237 @@ int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v
 /* No list is an empty one (0 entries); -EBADMSG when the file is damaged. */
 int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n);
 void gvtg_sleep_entries_free(struct gvtg_sleep_entry *v, size_t n);
+
+/* ---- diagnosis (diag.c): every failure the project knows, in one table -------------- */
+
+/*
+ * One row per cause: a stable id (for scripts, the man page and tests), a level, the
+ * cause in words and the fix, as templates over the facts of a struct gvtg_diag.  Both
+ * programs print gvtg_diag_format()'s line after their own prefix ("gvtg-hook: ",
+ * "gvtgctl: "); nothing else turns an errno into words.  Notices are the "what was done"
+ * lines (syslog for the hook, stdout or --verbose for gvtgctl).
+ */
+enum gvtg_cause {
+	GVTG_CAUSE_NONE,
+	/* the host and placement */
+	GVTG_CAUSE_NO_PARENT,           /* no mdev parent registered at all */
+	GVTG_CAUSE_PARENT_UNKNOWN,      /* ENOENT on a named parent */
+	GVTG_CAUSE_PARENT_AMBIGUOUS,
+	GVTG_CAUSE_TYPE_AMBIGUOUS,
+	GVTG_CAUSE_NO_TYPES,            /* a parent with no types: aperture too small */
+	GVTG_CAUSE_TYPE_UNKNOWN,        /* ENOENT on a named type; "did you mean" */
+	GVTG_CAUSE_NAME_INVALID,        /* a parent or type that is no sysfs name */
+	GVTG_CAUSE_MODEL_MISMATCH,      /* <hostdev model> vs the type's device_api */
+	GVTG_CAUSE_EXISTS_ELSEWHERE,    /* exists with another parent or type */
+	/* the kernel's answer to create */
+	GVTG_CAUSE_NO_INSTANCES,        /* available_instances is 0 */
+	GVTG_CAUSE_NO_ROOM,             /* ENOSPC, EUSERS, EDQUOT */
+	GVTG_CAUSE_FRAGMENTED,          /* ENOSPC although an instance is shown */
+	GVTG_CAUSE_CREATE_ENOENT,       /* the type or parent went away */
+	GVTG_CAUSE_UUID_IN_USE,         /* EEXIST */
+	GVTG_CAUSE_PERMISSION,          /* EACCES, EPERM */
+	GVTG_CAUSE_KERNEL_EINVAL,
+	GVTG_CAUSE_PARENT_GOING,        /* ENODEV */
+	GVTG_CAUSE_KERNEL_BUSY,         /* EBUSY */
+	GVTG_CAUSE_SHORT_WRITE,         /* EIO from a short write */
+	GVTG_CAUSE_KERNEL_OTHER,        /* any other errno: named */
+	/* ownership */
+	GVTG_CAUSE_HELD_BY_DOMAIN,      /* a record names another domain */
+	GVTG_CAUSE_HELD_BY_PROCESS,     /* a process holds /dev/vfio/<group> */
+	GVTG_CAUSE_EXISTS,              /* gvtgctl create of a UUID that exists */
+	GVTG_CAUSE_NO_SUCH_VGPU,        /* gvtgctl remove of a UUID that does not */
+	GVTG_CAUSE_REMOVE_BLOCKED,      /* still blocked after remove_timeout: pending */
+	GVTG_CAUSE_REMOVE_FAILED,
+	/* state, configuration, input */
+	GVTG_CAUSE_LOCK_TIMEOUT,
+	GVTG_CAUSE_LOCK_FAILED,
+	GVTG_CAUSE_RECORD_DAMAGED,
+	GVTG_CAUSE_RECORD_WRITE,
+	GVTG_CAUSE_STATE_UNREADABLE,
+	GVTG_CAUSE_SLEEP_LIST_DAMAGED,
+	GVTG_CAUSE_CONFIG_ERROR,        /* file, line, what */
+	GVTG_CAUSE_CONFIG_UNREADABLE,   /* release and reconnect go on with the defaults */
+	GVTG_CAUSE_XML_ERROR,           /* line and what is wrong, in our words */
+	GVTG_CAUSE_XML_INVALID,         /* well-formed but not acceptable (our own words) */
+	GVTG_CAUSE_DOMAIN_NO_UUID,
+	GVTG_CAUSE_INPUT_TOO_LARGE,
+	GVTG_CAUSE_INPUT_UNREADABLE,
+	GVTG_CAUSE_MODULE_LOAD,         /* printed by the executable, which has no library */
+	GVTG_CAUSE_ROOT_UNREADABLE,
+	GVTG_CAUSE_OUTPUT_FAILED,       /* gvtgctl's stdout */
+	GVTG_CAUSE_INTERNAL,            /* out of memory, fork failed...: errno named */
+	/* notices: what was done */
+	GVTG_CAUSE_DONE_CREATED,
+	GVTG_CAUSE_DONE_ADOPTED,
+	GVTG_CAUSE_DONE_USED,
+	GVTG_CAUSE_DONE_REUSED,
+	GVTG_CAUSE_DONE_REMOVED,
+	GVTG_CAUSE_DONE_KEPT,
+	GVTG_CAUSE_DONE_DROPPED,        /* an adopted record dropped, the vGPU stays */
+	GVTG_CAUSE_DONE_ROLLED_BACK,
+	GVTG_CAUSE_DONE_RESTORED,       /* reconnect wrote a missing record */
+	GVTG_CAUSE_DONE_LEFT_ALONE,
+	GVTG_CAUSE_DONE_STALE_RECORD,   /* a record of a vGPU that is gone, deleted */
+	GVTG_CAUSE_DONE_SKIPPED,        /* boot: parent not registered yet */
+	GVTG_CAUSE_DONE_NOTHING,        /* boot, sleep: nothing to do */
+	GVTG_CAUSE__MAX,
+};
+
+enum gvtg_diag_level {
+	GVTG_DIAG_ERROR,        /* the operation failed */
+	GVTG_DIAG_WARNING,      /* something is wrong, the operation went on */
+	GVTG_DIAG_NOTICE,       /* what was done */
+};
+
+struct gvtg_cause_row {
+	enum gvtg_cause cause;
+	const char *id;         /* stable: "no-room", "lock-timeout"... */
+	enum gvtg_diag_level level;
+	const char *text;       /* template of the cause */
+	const char *fix;        /* template of what to do, "" for notices */
+};
+
+/* What was being done: the start of the line ("creating vGPU U for domain 'D'"). */
+enum gvtg_op {
+	GVTG_OP_NONE,
+	GVTG_OP_CREATE,         /* the hook's start, gvtgctl create */
+	GVTG_OP_USE,            /* an existing vGPU for a starting domain */
+	GVTG_OP_RELEASE,
+	GVTG_OP_RECONNECT,
+	GVTG_OP_ROLLBACK,
+	GVTG_OP_REMOVE,         /* gvtgctl remove */
+	GVTG_OP_BOOT_CREATE,
+	GVTG_OP_BOOT_REMOVE,
+	GVTG_OP_SLEEP_REMOVE,
+	GVTG_OP_SLEEP_CREATE,
+	GVTG_OP_START,          /* all the vGPUs of a starting domain */
+	GVTG_OP_STOP,           /* all the vGPUs of a stopping domain */
+	GVTG_OP_BOOT,
+	GVTG_OP_SLEEP,
+	GVTG_OP_CONFIG,
+	GVTG_OP_READ_XML,
+	GVTG_OP_READ_STATE,
+};
+
+#define GVTG_DIAG_NAME_MAX 130
+#define GVTG_DIAG_TYPES_MAX 512
+
+/* The facts of one diagnosis; empty strings and 0 are "not known". */
+struct gvtg_diag {
+	enum gvtg_cause cause;
+	enum gvtg_op op;
+	int err;                                /* errno (positive), or 0 */
+	char uuid[GVTG_UUID_STRLEN + 1];        /* "" when gvtgctl made one up */
+	char parent[GVTG_DIAG_NAME_MAX];
+	char type[GVTG_DIAG_NAME_MAX];
+	char domain[GVTG_DIAG_NAME_MAX];        /* the domain being started or stopped */
+	char holder[GVTG_DIAG_NAME_MAX];        /* the other domain that holds it */
+	char file[256];
+	int line;
+	long pid;                               /* a process holding the device */
+	char comm[32];
+	char source[48];                        /* where a choice came from */
+	char types[GVTG_DIAG_TYPES_MAX];        /* "id (resolution, n left), ..." */
+	char detail[256];                       /* what is wrong, a suggestion */
+	int timeout_ms;
+};
+
+/* The table, in enum order. */
+const struct gvtg_cause_row *gvtg_causes(size_t *ret_n);
+const struct gvtg_cause_row *gvtg_cause_row(enum gvtg_cause c);
+/* "<what was done>: <cause>. <fix>" (no prefix, no newline).  Returns the length. */
+int gvtg_diag_format(const struct gvtg_diag *d, char *out, size_t size);
+
+/* The library reports every diagnosis (failures and what was done) through this
+ * callback, one call each; the functions below also return -errno on failure. */
+typedef void (*gvtg_report_fn)(void *userdata, const struct gvtg_diag *d);
+void gvtg_ctx_set_report_fn(struct gvtg_ctx *ctx, gvtg_report_fn fn, void *userdata);
+
+/* Helpers for diagnoses the programs meet outside the lifecycle (reading input,
+ * configuration, XML).  They fill d and report it through the context (ctx may be
+ * NULL: then only d is filled). */
+void gvtg_diag_init(struct gvtg_diag *d, enum gvtg_op op, const char *uuid,
+		    const char *domain);
+void gvtg_diag_report(struct gvtg_ctx *ctx, struct gvtg_diag *d, enum gvtg_cause cause);
+/* A configuration that gvtg_config_load() refused (r < 0; cfg may be NULL). */
+void gvtg_diag_config(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const char *path,
+		      int r, enum gvtg_op op, const char *domain, struct gvtg_diag *ret_diag);
+/* gvtg_domain_parse() failed with r: the line and what is wrong, reworded. */
+void gvtg_diag_xml(struct gvtg_ctx *ctx, int r, const char *domain,
+		   struct gvtg_diag *ret_diag);
+/* The closest type id to a mistyped one among the parent's types ("" when none):
+ * "GVTg_V5_4" -> "i915-GVTg_V5_4". */
+void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
+		       size_t size);
+
+/* A failed gvtg_placement_resolve() (r, p as it returned them) for a vGPU placed by hand
+ * (parent, type: the command line's, NULL when not given), reported in the table's words. */
+void gvtg_placement_explain(struct gvtg_ctx *ctx, const struct gvtg_config *cfg,
+			    const char *uuid, const struct gvtg_placement *p, int r,
+			    const char *parent, const char *type);
+
+/* ---- lifecycle (lifecycle.c): acquire, release, reconnect, by hand, boot, sleep ------- */
+
+/*
+ * How a vGPU came to exist decides what release does with it: ONE table in lifecycle.c
+ * (release_actions[]) maps each origin to an action.  Extension point: a new origin
+ * (e.g. a vGPU defined in mdevctl, whose release stops it) is one enum value in
+ * enum gvtg_origin, its name in state.c, one row in release_actions[] and, when it
+ * comes with its own placement source, one resolution step in gvtg_placement_resolve().
+ */
+enum gvtg_release_action {
+	GVTG_RELEASE_ACTION_REMOVE,     /* remove the device and its record (or keep: config) */
+	GVTG_RELEASE_ACTION_DROP,       /* drop the record, the device stays */
+	GVTG_RELEASE_ACTION_IDLE,       /* the device stays, its record says idle */
+};
+enum gvtg_release_action gvtg_origin_release_action(enum gvtg_origin o);
+
+/* prepare begin: every mdev hostdev of dom, created, adopted, used or reused, with its
+ * record; all or nothing (what this call did is undone on failure).  Takes the lock. */
+int gvtg_acquire(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
+		 const struct gvtg_config *cfg);
+/* release end: every record that names the domain's UUID, whatever its XML still
+ * lists.  Each removal is bounded; a vGPU that is gone is never marked pending.
+ * Returns the number of records acted on.  Takes the lock. */
+int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
+		 const struct gvtg_config *cfg);
+/* Does any record name this domain UUID?  No lock: a quick answer for release end. */
+bool gvtg_domain_has_records(struct gvtg_ctx *ctx, const char *domain_uuid);
+/* reconnect begin: write a record (adopted) for an existing vGPU of dom that has NONE;
+ * a damaged record is reported and left as it is.  Takes the lock. */
+int gvtg_reconnect(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
+		   const struct gvtg_config *cfg);
+
+/* By hand: create one vGPU with its record (origin manual or boot).  uuid_given false
+ * keeps a generated UUID out of the messages.  Placement as the hook's, the command line
+ * (parent, type; NULL: not given) standing for the domain metadata.  Takes the lock. */
+int gvtg_vgpu_create(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const char *uuid,
+		     bool uuid_given, const char *parent, const char *type,
+		     enum gvtg_origin origin, struct gvtg_placement *ret_placement);
+#define GVTG_REMOVE_FORCE 1u    /* even when a record says a domain holds it */
+/* By hand: remove one vGPU and its record; never one a process holds (even forced).
+ * Takes the lock. */
+int gvtg_vgpu_remove(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const char *uuid,
+		     unsigned flags);
+
+/* gvtgctl boot: create the configured boot = yes vGPUs (a parent not registered yet is
+ * skipped); all or nothing per run, so that a failed unit leaves nothing behind.
+ * stop: remove the idle boot vGPUs no process holds, drop records of vGPUs that are
+ * gone.  Take the lock. */
+int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg);
+int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg);
+/* gvtgctl sleep pre / post: remove idle recorded vGPUs no process holds, listed for
+ * post, which creates them again. */
+int gvtg_sleep_pre(struct gvtg_ctx *ctx, const struct gvtg_config *cfg);
+int gvtg_sleep_post(struct gvtg_ctx *ctx, const struct gvtg_config *cfg);
+
+/* Which process holds the vGPU's VFIO group open: 1 with ret_pid and ret_comm (may be
+ * NULL) filled, 0 when none, -errno.  Scans <root>/proc/<pid>/fd for
+ * /dev/vfio/<iommu group of the device>. */
+int gvtg_device_holder(struct gvtg_ctx *ctx, const char *uuid, long *ret_pid,
+		       char ret_comm[32]);
+
+/* After gvtg_domain_parse() failed on XML that is not well-formed: libxml2's error code
+ * (xmlParserErrors, -1 unknown) and line; 0 when the failure was another one (then
+ * gvtg_domain_parse_error() has our own words). */
+int gvtg_domain_parse_where(int *ret_line);

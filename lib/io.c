@@ -21,6 +21,11 @@ void gvtg_io_set_fault_fn(gvtg_io_fault_fn fn, void *userdata)
 	fault_userdata = userdata;
 }
 
+bool gvtg_io_fault_active(void)
+{
+	return fault_fn != NULL;
+}
+
 static int io_fault(enum gvtg_io_op op, const char *path, const void *buf, size_t len)
 {
 	if (!fault_fn)
@@ -55,15 +60,26 @@ char *gvtg_path_join(const char *first, ...)
 	return out;
 }
 
-int gvtg_io_read_text(struct gvtg_ctx *ctx, const char *path, size_t max, char **ret_text)
+static int read_text(struct gvtg_ctx *ctx, const char *path, size_t max, bool regular,
+		     char **ret_text)
 {
 	int r = io_fault(GVTG_IO_READ, path, NULL, 0);
 	if (r < 0)
 		return r;
 
-	_cleanup_close_ int fd = openat(ctx->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* A state file is ours only as a regular file: a FIFO would block the read (and
+	 * everyone waiting for the lock), a symlink could point anywhere. */
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular ? O_NOFOLLOW | O_NONBLOCK : 0);
+	_cleanup_close_ int fd = openat(ctx->root_fd, path, flags);
 	if (fd < 0)
-		return negative_errno();
+		return regular && errno == ELOOP ? -EBADMSG : negative_errno();
+	if (regular) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return negative_errno();
+		if (!S_ISREG(st.st_mode))
+			return -EBADMSG;
+	}
 
 	_cleanup_free_ char *buf = malloc(max + 1);
 	if (!buf)
@@ -89,6 +105,16 @@ int gvtg_io_read_text(struct gvtg_ctx *ctx, const char *path, size_t max, char *
 		return -EBADMSG;
 	*ret_text = TAKE_PTR(buf);
 	return 0;
+}
+
+int gvtg_io_read_text(struct gvtg_ctx *ctx, const char *path, size_t max, char **ret_text)
+{
+	return read_text(ctx, path, max, false, ret_text);
+}
+
+int gvtg_io_read_state(struct gvtg_ctx *ctx, const char *path, size_t max, char **ret_text)
+{
+	return read_text(ctx, path, max, true, ret_text);
 }
 
 int gvtg_io_write_attr(struct gvtg_ctx *ctx, const char *path, const void *buf, size_t len)

@@ -351,7 +351,7 @@ int gvtg_mdev_create(struct gvtg_ctx *ctx, const char *parent, const char *type,
 	 * call, and its error (EEXIST, ENOSPC...) is the write's result. */
 	r = gvtg_io_write_attr(ctx, p, u, GVTG_UUID_STRLEN);
 	if (r < 0)
-		log_debug(ctx, "create %s on %s/%s: %s", u, parent, type, strerror(-r));
+		log_debug(ctx, "create %s on %s/%s: errno %d", u, parent, type, -r);
 	else
 		log_debug(ctx, "created %s on %s/%s", u, parent, type);
 	return r;
@@ -368,7 +368,7 @@ int gvtg_mdev_remove(struct gvtg_ctx *ctx, const char *uuid)
 		return -ENOMEM;
 	r = gvtg_io_write_attr(ctx, p, "1", 1);
 	if (r < 0)
-		log_debug(ctx, "remove %s: %s", u, strerror(-r));
+		log_debug(ctx, "remove %s: errno %d", u, -r);
 	else
 		log_debug(ctx, "removed %s", u);
 	return r;
@@ -381,53 +381,125 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int gvtg_mdev_remove_bounded(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms)
+/* In the child: keep only stdin/out/err (pointed at /dev/null) and the root directory,
+ * moved to fd 3.  Everything else goes, above all the lock: a flock belongs to the open
+ * file description, and a child blocked in the kernel would hold it for every other
+ * domain until the removal ends. */
+static void child_detach(struct gvtg_ctx *ctx)
 {
-	char u[GVTG_UUID_STRLEN + 1];
-	int r = gvtg_uuid_normalize(uuid, u);
-	if (r < 0)
-		return r;
-
-	pid_t pid = fork();
-	if (pid < 0)
-		return negative_errno();
-	if (pid == 0) {
-		/* The child may outlive us, blocked in the kernel until QEMU lets go of the
-		 * device.  It must not hold libvirt's pipes open meanwhile, or libvirt would
-		 * wait for their EOF: give it /dev/null for stdin, stdout and stderr. */
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	if (ctx->lock_fd >= 0)
+		close(ctx->lock_fd);
+	/* A test's emulated kernel works through descriptors of its own: keep them. */
+	if (!gvtg_io_fault_active()) {
+		if (ctx->root_fd != 3) {
+			if (dup2(ctx->root_fd, 3) < 0)
+				_exit(EBADF);
+			ctx->root_fd = 3;
 		}
-		ctx->log_fn = NULL;
-		r = gvtg_mdev_remove(ctx, u);
-		_exit(r < 0 && -r < 255 ? -r : (r < 0 ? 254 : 0));
+		if (close_range(4, ~0U, 0) < 0)
+			for (int fd = 4; fd < 65536; fd++)
+				close(fd);
+	}
+	ctx->log_fn = NULL;
+	ctx->report_fn = NULL;
+}
+
+static pid_t remove_child(struct gvtg_ctx *ctx, const char *uuid)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	child_detach(ctx);
+	int r = gvtg_mdev_remove(ctx, uuid);
+	_exit(r < 0 && -r < 255 ? -r : (r < 0 ? 254 : 0));
+}
+
+static bool device_gone(struct gvtg_ctx *ctx, const char *uuid)
+{
+	_cleanup_free_ char *p = gvtg_path_join(MDEV_DEVICES, uuid, NULL);
+	return p && gvtg_io_access(ctx, p) == -ENOENT;
+}
+
+int gvtg_mdev_remove_many(struct gvtg_ctx *ctx, const char (*uuids)[GVTG_UUID_STRLEN + 1],
+			  size_t n, int timeout_ms, int *ret_results)
+{
+	pid_t pids[64];
+	size_t running = 0;
+	if (n > 64)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		char u[GVTG_UUID_STRLEN + 1];
+		pids[i] = 0;
+		ret_results[i] = gvtg_uuid_normalize(uuids[i], u);
+		if (ret_results[i] < 0)
+			continue;
+		pids[i] = remove_child(ctx, u);
+		if (pids[i] < 0) {
+			ret_results[i] = negative_errno();
+			pids[i] = 0;
+			continue;
+		}
+		ret_results[i] = -ETIMEDOUT;
+		running++;
 	}
 
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int wait_ms = timeout_ms > 0 ? timeout_ms : GVTG_REMOVE_GRACE_MS;
+	int64_t deadline = now_ms() + wait_ms;
 	int delay_ms = 1;
-	for (;;) {
-		int status;
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			if (WIFEXITED(status))
-				return WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
-			return -EINTR;
+	while (running > 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (pids[i] <= 0)
+				continue;
+			int status;
+			pid_t w = waitpid(pids[i], &status, WNOHANG);
+			if (w == 0 || (w < 0 && errno == EINTR))
+				continue;
+			if (w < 0)
+				ret_results[i] = negative_errno();
+			else if (WIFEXITED(status))
+				ret_results[i] = WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
+			else
+				ret_results[i] = -EINTR;
+			pids[i] = 0;
+			running--;
 		}
-		if (w < 0 && errno != EINTR)
-			return negative_errno();
 		int64_t left = deadline - now_ms();
-		if (left <= 0)
+		if (running == 0 || left <= 0)
 			break;
 		(void)poll(NULL, 0, (int)(left < delay_ms ? left : delay_ms));
 		if (delay_ms < 20)
 			delay_ms *= 2;
 	}
-	log_warning(ctx, "remove %s still blocked after %d ms, left running in process %ld", u,
-		    timeout_ms, (long)pid);
-	return -ETIMEDOUT;
+	for (size_t i = 0; i < n; i++) {
+		if (pids[i] <= 0)
+			continue;
+		/* Gone from sysfs while its child still unwinds: removed, not pending. */
+		if (device_gone(ctx, uuids[i])) {
+			ret_results[i] = 0;
+			continue;
+		}
+		log_warning(ctx, "remove %s still blocked after %d ms, left running in process %ld",
+			    uuids[i], wait_ms, (long)pids[i]);
+	}
+	return 0;
+}
+
+int gvtg_mdev_remove_bounded(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms)
+{
+	char u[1][GVTG_UUID_STRLEN + 1];
+	int r = gvtg_uuid_normalize(uuid, u[0]);
+	if (r < 0)
+		return r;
+	int result;
+	r = gvtg_mdev_remove_many(ctx, (const char(*)[GVTG_UUID_STRLEN + 1])u, 1, timeout_ms,
+				  &result);
+	return r < 0 ? r : result;
 }
 
 int gvtg_gvt_info_parse(const char *description, struct gvtg_gvt_info *ret_info)

@@ -103,8 +103,10 @@ int gvtg_lock_acquire(struct gvtg_ctx *ctx, int timeout_ms)
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int delay_ms = 1;
 	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			ctx->lock_fd = fd;
 			return TAKE_FD(fd);
+		}
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return negative_errno();
 		int64_t left = deadline - now_ms();
@@ -189,7 +191,7 @@ int gvtg_record_read(struct gvtg_ctx *ctx, const char *uuid, struct gvtg_record 
 	_cleanup_free_ char *text = NULL;
 	if (!path)
 		return -ENOMEM;
-	r = gvtg_io_read_text(ctx, path, RECORD_MAX, &text);
+	r = gvtg_io_read_state(ctx, path, RECORD_MAX, &text);
 	if (r < 0)
 		return r == -EFBIG ? -EBADMSG : r;
 	return record_parse(text, u, ret_rec);
@@ -346,7 +348,7 @@ int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, 
 	_cleanup_free_ char *text = NULL;
 	if (!path)
 		return -ENOMEM;
-	int r = gvtg_io_read_text(ctx, path, SLEEP_LIST_MAX, &text);
+	int r = gvtg_io_read_state(ctx, path, SLEEP_LIST_MAX, &text);
 	if (r == -ENOENT) {
 		*ret_v = NULL;
 		*ret_n = 0;

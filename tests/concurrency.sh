@@ -50,7 +50,7 @@ for i in $(seq 1 $n); do
     [ -s "$root/out$i" ] && { echo "FAIL: vm$i wrote on stdout"; other=$((other + 1)); }
     if [ "$rc" = 0 ]; then
         ok=$((ok + 1))
-    elif [ "$rc" = 1 ] && grep -q "no room for another vGPU of this type (no instances left)" "$root/err$i" \
+    elif [ "$rc" = 1 ] && grep -q "has no instances left" "$root/err$i" \
             && [ "$(wc -l < "$root/err$i")" = 1 ]; then
         refused=$((refused + 1))
     else

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -433,9 +434,16 @@ static int fault_fn(void *userdata, enum gvtg_io_op op, const char *path, const 
 		return fs->fail_err ? fs->fail_err : GVTG_IO_SHORT_WRITE;
 	if (!fs->kernel)
 		return 0;
+	/* Removals run in parallel child processes, as the kernel serialises its own
+	 * bookkeeping: one at a time through the emulation. */
+	int lk = openat(fs->root_fd, ".kernel-lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lk >= 0)
+		flock(lk, LOCK_EX);
 	int r = emulate_create(fs, path, buf, len);
 	if (r == 0)
 		r = emulate_remove(fs, path, buf, len);
+	if (lk >= 0)
+		close(lk);
 	return r;
 }
 

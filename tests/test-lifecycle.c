@@ -97,7 +97,7 @@ static const struct {
 	int err;
 	const char *words;
 } faults[] = {
-	{ -ENOENT, "(ENOENT)" }, { -ENOSPC, "(ENOSPC)" },         { -EEXIST, "(EEXIST)" },
+	{ -ENOENT, "(ENOENT)" }, { -ENOSPC, "refused with ENOSPC although" },         { -EEXIST, "(EEXIST)" },
 	{ -EINVAL, "(EINVAL)" }, { -EACCES, "permission denied" }, { -ENODEV, "(ENODEV)" },
 	{ 0, "short write" },
 };

@@ -227,7 +227,7 @@ refused() {
 	fi
 }
 refused no-type "has several types and none is chosen" attach "$DOM"
-refused bad-type "did you mean 'i915-GVTg_V5_4'" attach "$DOM" --type GVTg_V5_4
+refused bad-type "Did you mean 'i915-GVTg_V5_4'" attach "$DOM" --type GVTg_V5_4
 refused bad-parent "is not registered" attach "$DOM" --type i915-GVTg_V5_4 --parent 0000:00:09.9
 refused session "qemu:///session runs hooks as the user" attach "$DOM" --type i915-GVTg_V5_4 --connect qemu:///session
 refused no-vgpu "has no vGPU in gvtg-hook's metadata" detach "$DOM"

@@ -494,9 +494,11 @@ START_TEST(create_ambiguous)
 	run("create", UA, NULL);
 	assert_rc(1);
 	ck_assert_str_eq(res.out, "");
-	assert_err_has("gvtgctl: creating vGPU, " UA ": parent 0000:00:02.0 has several types "
-		       "and none is chosen: i915-GVTg_V5_1 (1 left), i915-GVTg_V5_2 (2 left), "
-		       "i915-GVTg_V5_4 (2 left), i915-GVTg_V5_8 (2 left). Choose one with --type");
+	assert_err_has("gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has several types "
+		       "and none is chosen: i915-GVTg_V5_1 (1920x1200, 1 left), i915-GVTg_V5_2 "
+		       "(1920x1200, 2 left), i915-GVTg_V5_4 (1920x1200, 2 left), i915-GVTg_V5_8 "
+		       "(1024x768, 2 left). Set type= in the domain metadata (gvtgctl xml), pass "
+		       "--type to gvtgctl");
 	ck_assert_str_eq(file(TYPES "/" T4 "/create"), "");
 	ck_assert(!has_record(UA));
 
@@ -504,8 +506,8 @@ START_TEST(create_ambiguous)
 	fakesys_add_type(fs, "mtty", "mtty-1", "Single port serial", "vfio-pci", NULL, 24);
 	run("create", UA, NULL);
 	assert_rc(1);
-	assert_err_has("several mdev parents and none chosen: 0000:00:02.0, mtty. Choose one "
-		       "with --parent");
+	assert_err_has("several mdev parents and none is chosen: 0000:00:02.0, mtty. Set "
+		       "parent= in the domain metadata (gvtgctl xml), pass --parent to gvtgctl");
 	/* the only parent that has the type is chosen */
 	run("create", "--type", "mtty-1", UA, NULL);
 	assert_rc(0);
@@ -524,19 +526,29 @@ START_TEST(create_refusals)
 	fakesys_gvt_host(fs);
 	run("create", "--type", "i915-GVTg_V5_3", UA, NULL);
 	assert_rc(1);
-	assert_err_has("parent 0000:00:02.0 has no type 'i915-GVTg_V5_3'. Its types: "
-		       "i915-GVTg_V5_1 (1 left)");
+	assert_err_has("parent 0000:00:02.0 has no type 'i915-GVTg_V5_3' (from the command "
+		       "line). Choose one of its types: i915-GVTg_V5_1 (1920x1200, 1 left)");
+	/* the NAME column's value, or the id without its driver's prefix */
+	run("create", "--type", "GVTg_V5_4", UA, NULL);
+	assert_rc(1);
+	assert_err_has("creating vGPU " UA ": parent 0000:00:02.0 has no type 'GVTg_V5_4' "
+		       "(from the command line). Did you mean 'i915-GVTg_V5_4'? Choose one of "
+		       "its types: ");
 
 	run("create", "--parent", "0000:00:03.0", "--type", T4, UA, NULL);
 	assert_rc(1);
-	assert_err_has("mdev parent '0000:00:03.0' (from the command line) is not registered. "
-		       "Registered parents: 0000:00:02.0");
+	assert_err_has("mdev parent '0000:00:03.0' (from the command line) is not registered: "
+		       "GVT-g is not enabled on it or the PCI address is wrong. Name a registered "
+		       "parent: 0000:00:02.0");
 
 	fakesys_write(fs, TYPES "/" T4 "/available_instances", "0\n");
 	run("create", "--type", T4, UA, NULL);
 	assert_rc(1);
 	assert_err_has("0000:00:02.0 type i915-GVTg_V5_4 has no instances left");
-	assert_err_has("i915-GVTg_V5_4 (0 left)");
+	/* only the types with an instance left are offered */
+	assert_err_has("choose a type that still fits: i915-GVTg_V5_1 (1920x1200, 1 left), "
+		       "i915-GVTg_V5_2 (1920x1200, 2 left), i915-GVTg_V5_8 (1024x768, 2 left)");
+	ck_assert_ptr_null(strstr(res.err, "0 left"));
 	ck_assert_str_eq(file(TYPES "/" T4 "/create"), "");
 	ck_assert(!has_record(UA));
 
@@ -549,7 +561,7 @@ START_TEST(create_refusals)
 	write_record(UC, "manual", "win10", DOM_UUID);
 	run("create", "--type", T8, UC, NULL);
 	assert_rc(1);
-	assert_err_has("a record says domain 'win10' (" DOM_UUID ") holds it");
+	assert_err_has("creating vGPU " UC ": domain 'win10' holds it");
 
 	run("create", "--type", T8, "not-a-uuid", NULL);
 	assert_rc(2);
@@ -567,7 +579,8 @@ START_TEST(create_bad_config)
 	fakesys_write(fs, CONF, "[defaults]\ntypo = 1\n");
 	run("--config", "/" CONF, "create", "--type", T4, UA, NULL);
 	assert_rc(1);
-	assert_err_has("reading the configuration, /" CONF " line 2: unknown key 'typo'");
+	assert_err_has("gvtgctl: reading the configuration: /" CONF
+		       ", line 2: unknown key 'typo'");
 	ck_assert_str_eq(file(TYPES "/" T4 "/create"), "");
 }
 END_TEST
@@ -587,7 +600,7 @@ START_TEST(create_lock_held)
 	int64_t took = now_ms() - t0;
 	close(fd);
 	assert_rc(1);
-	assert_err_has("still held after 0 s by a gvtg-hook or another gvtgctl");
+	assert_err_has("still held after 0 s by another gvtg-hook or gvtgctl");
 	ck_assert_int_lt(took, 5000);
 	ck_assert_str_eq(file(TYPES "/" T4 "/create"), "");
 }
@@ -600,9 +613,10 @@ START_TEST(remove_held_by_domain)
 	gvt_host_with_vgpus();
 	run("remove", UA, NULL);
 	assert_rc(1);
-	ck_assert_str_eq(res.err, "gvtgctl: removing vGPU, " UA ": domain 'win10' (" DOM_UUID
-				  ") holds it. Shut the domain down first (the hook then releases "
-				  "it), or use --force if the domain is not running\n");
+	ck_assert_str_eq(res.err, "gvtgctl: removing vGPU " UA ": domain 'win10' holds it. Shut "
+				  "'win10' down first (its stop releases the vGPU), or use another "
+				  "UUID; if 'win10' is not running, 'gvtgctl remove --force " UA
+				  "'\n");
 	ck_assert_str_eq(file(GPU_DIR "/" UA "/remove"), "");
 	ck_assert(has_record(UA));
 
@@ -635,7 +649,7 @@ START_TEST(remove_missing)
 	fakesys_gvt_host(fs);
 	run("remove", UA, NULL);
 	assert_rc(1);
-	assert_err_has("removing vGPU, " UA ": no such vGPU");
+	assert_err_has("removing vGPU " UA ": no such vGPU");
 	/* only a stale record is left: it goes */
 	write_record(UB, "manual", NULL, NULL);
 	run("remove", UB, NULL);
@@ -1321,22 +1335,40 @@ START_TEST(xml_refusals)
 	run("xml", UA, NULL);
 	assert_rc(1);
 	ck_assert_str_eq(res.out, "");
-	assert_err_has("parent 0000:00:02.0 has several types and none is chosen: "
-		       "i915-GVTg_V5_1 (1 left), i915-GVTg_V5_2 (2 left), i915-GVTg_V5_4 (2 left), "
-		       "i915-GVTg_V5_8 (2 left). Choose one with --type");
+	/* in the diagnosis table's words; the UUID gvtgctl made up is not named */
+	ck_assert_str_eq(res.err,
+			 "gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has several types and "
+			 "none is chosen: i915-GVTg_V5_1 (1920x1200, 1 left), i915-GVTg_V5_2 "
+			 "(1920x1200, 2 left), i915-GVTg_V5_4 (1920x1200, 2 left), i915-GVTg_V5_8 "
+			 "(1024x768, 2 left). Set type= in the domain metadata (gvtgctl xml), pass "
+			 "--type to gvtgctl, or set type= in " GVTG_CONFIG_FILE " [defaults]\n");
+	run("xml", NULL);
+	assert_rc(1);
+	assert_err_has("gvtgctl: creating a vGPU: parent 0000:00:02.0 has several types");
 	run("xml", "--type", "GVTg_V5_4", UA, NULL);
 	assert_rc(1);
 	ck_assert_str_eq(res.out, "");
-	assert_err_has("no mdev parent offers type 'GVTg_V5_4'; did you mean 'i915-GVTg_V5_4'?");
+	assert_err_has("gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has no type 'GVTg_V5_4' "
+		       "(from the command line). Did you mean 'i915-GVTg_V5_4'? Choose one of its "
+		       "types: ");
 	run("xml", "--type", "i915-GVTg_V5_3", "--parent", GPU, UA, NULL);
 	assert_rc(1);
-	assert_err_has("parent 0000:00:02.0 has no type 'i915-GVTg_V5_3' (from the command line); "
-		       "did you mean 'i915-GVTg_V5_1'?");
+	assert_err_has("parent 0000:00:02.0 has no type 'i915-GVTg_V5_3' (from the command line). "
+		       "Choose one of its types: i915-GVTg_V5_1 (1920x1200, 1 left)");
+	/* with a second parent, a type neither has is still named as a type */
+	fakesys_add_parent(fs, "mtty");
+	fakesys_add_type(fs, "mtty", "mtty-1", "Single port serial", "vfio-pci", NULL, 24);
+	run("xml", "--type", "GVTg_V5_8", UA, NULL);
+	assert_rc(1);
+	assert_err_has("parent 0000:00:02.0 has no type 'GVTg_V5_8' (from the command line). Did "
+		       "you mean 'i915-GVTg_V5_8'?");
+	rm("sys/class/mdev_bus/mtty");
 	run("xml", "--type", T4, "--parent", "0000:00:09.9", UA, NULL);
 	assert_rc(1);
 	ck_assert_str_eq(res.out, "");
-	assert_err_has("mdev parent '0000:00:09.9' (from the command line) is not registered. "
-		       "Registered parents: 0000:00:02.0");
+	assert_err_has("mdev parent '0000:00:09.9' (from the command line) is not registered: "
+		       "GVT-g is not enabled on it or the PCI address is wrong. Name a registered "
+		       "parent: 0000:00:02.0");
 	/* a type from the configuration that the host lacks names the file's part */
 	fakesys_write(fs, CONF, "[defaults]\ntype = i915-GVTg_V5_16\n");
 	run("--config", "/" CONF, "xml", UA, NULL);
@@ -1364,7 +1396,7 @@ START_TEST(xml_usage)
 	ck_assert_str_eq(res.out, "");
 	run("xml", "--type", "../x", UA, NULL);
 	assert_rc(1);
-	assert_err_has("'../x' is not a valid type name");
+	assert_err_has("the parent or type '../x' (from the command line) is not a valid sysfs name");
 }
 END_TEST
 
@@ -1387,16 +1419,21 @@ START_TEST(boot_creates_configured)
 	ck_assert_ptr_nonnull(strstr(file(STATE "/" UA), "origin=boot\n"));
 	ck_assert(!has_record(UB));
 
-	/* one that cannot be placed fails the run, the others are still made */
+	/* one that cannot be placed fails the run, and what the run made goes again: a
+	 * failed unit never runs its ExecStop, so it must leave nothing behind */
 	fakesys_write(fs, TYPES "/" T4 "/create", "");
+	rm(STATE "/" UA);
 	fakesys_write(fs, CONF,
-		      "[" UA "]\nboot = yes\ntype = i915-GVTg_V5_3\n"
-		      "[" UC "]\nboot = yes\ntype = " T8 "\n");
+		      "[" UC "]\nboot = yes\ntype = " T8 "\n"
+		      "[" UA "]\nboot = yes\ntype = i915-GVTg_V5_3\n");
 	run("--config", "/" CONF, "boot", NULL);
 	assert_rc(1);
-	assert_err_has("creating boot vGPU, " UA ": parent 0000:00:02.0 has no type "
-		       "'i915-GVTg_V5_3'");
+	assert_err_has("creating boot vGPU " UA ": parent 0000:00:02.0 has no type "
+		       "'i915-GVTg_V5_3' (from the configuration [uuid] section)");
 	ck_assert_str_eq(file(TYPES "/" T8 "/create"), UC);
+	ck_assert_str_eq(res.out, "created boot vGPU " UC " (" GPU " " T8 ")\n"
+				  "removed boot vGPU " UC " again: another boot vGPU failed\n");
+	ck_assert(!has_record(UC));
 
 	/* a parent that has not registered yet is waited for, not a failure */
 	fakesys_write(fs, TYPES "/" T8 "/create", "");
@@ -1482,8 +1519,8 @@ START_TEST(sleep_post_keeps_failures)
 	fakesys_write(fs, STATE "/sleep", UA " " GPU " i915-GVTg_V5_3\n" UB " " GPU " " T4 "\n");
 	run("--config", "/" CONF, "sleep", "post", NULL);
 	assert_rc(1);
-	assert_err_has("creating vGPU again after resume, " UA ": on " GPU
-		       " type i915-GVTg_V5_3: No such file or directory");
+	assert_err_has("creating vGPU " UA " again after resume: the kernel has no type "
+		       "i915-GVTg_V5_3 on " GPU " (ENOENT)");
 	ck_assert_str_eq(file(TYPES "/" T4 "/create"), UB);
 	const char *left = file(STATE "/sleep");
 	ck_assert_ptr_nonnull(left);
