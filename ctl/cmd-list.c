@@ -242,8 +242,10 @@ static int vgpus_table(struct ctl *c, const struct list_filter *f, struct libsco
 	r = gvtg_records_list(c->ctx, &recs, &n_recs);
 	if (r < 0) {
 		/* The devices are still worth showing; only the owners are unknown. */
-		ctl_error("reading the ownership records, /%s: %s. Owners are shown as unknown",
-			  gvtg_state_dir(), strerror(-r));
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_READ_STATE, NULL, NULL);
+		d.err = -r;
+		ctl_report(c, &d, GVTG_CAUSE_STATE_UNREADABLE);
 		recs = NULL;
 		n_recs = 0;
 	}
@@ -374,15 +376,7 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 	if (r >= 0) {
 		c->cfg = cfg;
 	} else {
-		if (r == -EBADMSG && cfg)
-			ctl_error("reading the configuration, %s line %d: %s. Boot vGPUs not "
-				  "created yet are not shown; fix the file (see gvtg-hook.conf(5))",
-				  cfg->path ? cfg->path : ctl_config_path(c), cfg->error_line,
-				  cfg->error);
-		else
-			ctl_error("reading the configuration, %s: %s. Boot vGPUs not created yet "
-				  "are not shown",
-				  ctl_config_path(c), strerror(-r));
+		gvtg_diag_config(c->ctx, cfg, c->config, r, GVTG_OP_CONFIG, NULL, NULL);
 		gvtg_config_free(cfg);
 	}
 

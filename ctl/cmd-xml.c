@@ -114,7 +114,10 @@ int cmd_xml(struct ctl *c, int argc, char **argv)
 	for (xmlNode *k = root->children; k; k = k->next)
 		ctl_domxml_print(stdout, k, true);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		ctl_error("printing the XML, stdout: %s", strerror(errno));
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_NONE, NULL, NULL);
+		d.err = errno ? errno : EIO;
+		ctl_report(c, &d, GVTG_CAUSE_OUTPUT_FAILED);
 		goto out;
 	}
 	ret = CTL_EXIT_OK;

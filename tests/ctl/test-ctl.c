@@ -343,6 +343,13 @@ START_TEST(list_filters_and_boot)
 	assert_err_has("did you mean '0000:00:02.0'?");
 	run("list", "--uuid", "nope", NULL);
 	assert_rc(2);
+
+	/* a broken configuration is said, and the active vGPUs are still listed */
+	fakesys_write(fs, CONF, "[" UC "]\nboot = perhaps\n");
+	run("--config", "/" CONF, "list", "--uuid", UA, NULL);
+	assert_rc(0);
+	assert_err_has("gvtgctl: reading the configuration: /" CONF ", line 2: ");
+	assert_out_has(UA " 0000:00:02.0 i915-GVTg_V5_4 win10 adopted active\n");
 }
 END_TEST
 
