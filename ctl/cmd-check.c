@@ -481,6 +481,38 @@ static int resolve_under_root(struct ctl *c, const char *path, char **ret_path,
 	return -ELOOP;
 }
 
+/* Our hook's executable, by the usage text it carries (read, never run: another
+ * hooks/qemu is someone else's program). */
+static bool is_our_hook(struct ctl *c, const char *path, const struct stat *st)
+{
+	static const char mark[] = "usage: gvtg-hook DOMAIN OPERATION";
+	if (!S_ISREG(st->st_mode) || st->st_size > 4 * 1024 * 1024)
+		return false;
+	int fd = openat(gvtg_ctx_get_root_fd(c->ctx), path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	bool found = false;
+	char buf[65536 + sizeof(mark)];
+	size_t keep = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + keep, sizeof(buf) - keep);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size_t len = keep + (size_t)n;
+		if (memmem(buf, len, mark, sizeof(mark) - 1)) {
+			found = true;
+			break;
+		}
+		/* a mark cut at the end of this block is found with the next one */
+		keep = len < sizeof(mark) ? len : sizeof(mark) - 1;
+		memmove(buf, buf + len - keep, keep);
+	}
+	close(fd);
+	return found;
+}
+
 struct hook_state {
 	bool found;
 	char link[PATH_MAX];    /* where libvirt looks, absolute */
@@ -505,8 +537,10 @@ static void check_hook(struct ctl_check_report *rp, struct hook_state *hs)
 		char *final = NULL;
 		struct stat st = { 0 };
 		int r = resolve_under_root(c, where, &final, &st);
-		/* hooks/qemu may be someone else's script: it counts only when it is ours. */
-		bool ours = i == 0 || (r >= 0 && !strcmp(final, &GVTG_HOOK_PATH[1]));
+		/* hooks/qemu may be someone else's script: it counts only when it is ours,
+		 * linked or copied there (what older libvirt needs). */
+		bool ours = i == 0 || (r >= 0 && (!strcmp(final, &GVTG_HOOK_PATH[1]) ||
+						  is_our_hook(c, final, &st)));
 		if (!ours) {
 			free(final);
 			continue;

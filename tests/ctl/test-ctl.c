@@ -817,6 +817,41 @@ START_TEST(check_summary_and_wrap)
 }
 END_TEST
 
+#define FIX_REINSTALL                                                                      \
+	"reinstall gvtg-hook (meson install) and register it as the symlink " GVTG_HOOKS_DIR \
+	"/qemu.d/50-gvtg-hook -> " GVTG_HOOK_PATH
+
+/* The installed hook copied as the main hooks/qemu file (what older libvirt needs, and
+ * what some guides say): found as ours, and its self-test decides.  A hook from before
+ * --self-test looks for its module beside the copy, where it is not: FAIL. */
+START_TEST(check_hook_copied)
+{
+	good_host();
+	rm(REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"));
+	fakesys_write(fs, REL(GVTG_HOOKS_DIR "/qemu"),
+		      "#!/bin/sh\n"
+		      "echo 'usage: gvtg-hook DOMAIN OPERATION SUB-OPERATION EXTRA < domain.xml' >&2\n"
+		      "exit 2\n");
+	char p[512];
+	snprintf(p, sizeof(p), "%s%s/qemu", fakesys_root(fs), GVTG_HOOKS_DIR);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+	fakesys_write(fs, REL(GVTG_HOOK_DIR "/gvtg-hook-core.so"), "\177ELF");
+	run("check", NULL);
+	assert_rc(1);
+	assert_out_has("PASS  hook installed: " GVTG_HOOKS_DIR "/qemu\n"
+		       "FAIL  hook " GVTG_HOOKS_DIR "/qemu cannot load its module: " GVTG_HOOKS_DIR
+		       "/gvtg-hook-core.so is missing: " FIX_REINSTALL "\n");
+	/* a hook with --self-test that passes: fine wherever it is */
+	fakesys_write(fs, REL(GVTG_HOOKS_DIR "/qemu"),
+		      "#!/bin/sh\n# usage: gvtg-hook DOMAIN OPERATION\n[ \"$1\" = --self-test ]\n");
+	run("check", NULL);
+	assert_rc(0);
+	assert_out_has("PASS  hook installed: " GVTG_HOOKS_DIR "/qemu\n"
+		       "PASS  hook " GVTG_HOOKS_DIR "/qemu loads its module and parses a domain "
+		       "(--self-test)\n");
+}
+END_TEST
+
 /* Run gvtgctl with its stdout on a pseudo-terminal; the output into res.out. */
 static void run_on_tty(const char *no_color, const char *arg)
 {
@@ -1047,10 +1082,6 @@ static void hook_hangs(void)
 {
 	hook_script("exec sleep 30\n");
 }
-
-#define FIX_REINSTALL                                                                      \
-	"reinstall gvtg-hook (meson install) and register it as the symlink " GVTG_HOOKS_DIR \
-	"/qemu.d/50-gvtg-hook -> " GVTG_HOOK_PATH
 
 static const struct broken broken_hosts[] = {
 	{ "hook fails its self-test", hook_self_test_fails,
@@ -1675,7 +1706,7 @@ static Suite *ctl_suite(void)
 	CASE("remove", tcase_add_test(tc, remove_held_by_domain);
 	     tcase_add_test(tc, remove_manual); tcase_add_test(tc, remove_missing);)
 	CASE("check", tcase_add_test(tc, check_good_host); tcase_add_test(tc, check_json);
-	     tcase_add_test(tc, check_summary_and_wrap);
+	     tcase_add_test(tc, check_summary_and_wrap); tcase_add_test(tc, check_hook_copied);
 	     tcase_add_test(tc, check_colour_on_terminal_only);
 	     tcase_add_loop_test(tc, check_broken_host, 0,
 				 (int)(sizeof(broken_hosts) / sizeof(broken_hosts[0])));)
