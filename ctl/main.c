@@ -174,6 +174,28 @@ int ctl_unknown_command(const char *name)
 	return ctl_usage_error("unknown command '%s'", name);
 }
 
+/* An unknown option, with the command's nearest one ("--jsno": "--json"). */
+static int bad_option(char **argv, const struct option *options)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	if (strncmp(arg, "--", 2) != 0 || !arg[2])
+		return ctl_bad_option(argv);
+	char word[64];
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	const char *names[64];
+	size_t n = 0;
+	for (const struct option *o = options; o->name && n < 64; o++)
+		names[n++] = o->name;
+	const char *hint = ctl_did_you_mean(word, names, n);
+	/* the option exists: its argument is what is missing */
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], word))
+			return ctl_usage_error("option '--%s' needs an argument", word);
+	if (hint)
+		return ctl_usage_error("unknown option '%s' (did you mean '--%s'?)", arg, hint);
+	return ctl_bad_option(argv);
+}
+
 int ctl_next_option(struct ctl *c, int argc, char **argv, const char *shortopts,
 		    const struct option *options, const char *synopsis, int *ret_exit)
 {
@@ -185,7 +207,7 @@ int ctl_next_option(struct ctl *c, int argc, char **argv, const char *shortopts,
 		if (r == -1 && opt != '?' && opt != ':')
 			return opt; /* the command's own */
 		if (r == -1)
-			r = ctl_bad_option(argv);
+			r = bad_option(argv, options);
 		*ret_exit = r;
 		return 0;
 	}

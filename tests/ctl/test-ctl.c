@@ -1667,6 +1667,13 @@ START_TEST(usage_and_version)
 	run("list", "--frob", NULL);
 	assert_rc(2);
 	assert_err_has("'--frob'");
+	run("list", "--jsno", NULL);
+	assert_rc(2);
+	ck_assert_str_eq(res.err, "gvtgctl: unknown option '--jsno' (did you mean '--json'?). See "
+				  "'gvtgctl --help'\n");
+	run("xml", "--type", NULL);
+	assert_rc(2);
+	assert_err_has("gvtgctl: option '--type' needs an argument.");
 	run("--help", NULL);
 	assert_rc(0);
 	assert_out_has("usage: gvtgctl");
