@@ -61,6 +61,13 @@ struct ctl_check_report {
 	int err;
 };
 
+/* Short names for the checks below. */
+#define report(rp, ...) ctl_check_report(rp, __VA_ARGS__)
+#define ST_PASS CTL_CHECK_PASS
+#define ST_INFO CTL_CHECK_INFO
+#define ST_WARN CTL_CHECK_WARN
+#define ST_FAIL CTL_CHECK_FAIL
+
 struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp)
 {
 	return rp->c;
@@ -112,14 +119,14 @@ static void count(const struct ctl_check_report *rp, size_t ret_n[4])
 		ret_n[rp->lines[i].status]++;
 }
 
-/* "9 passed, 1 warning, 1 failed, 1 note": the summary line. */
+/* "12 checks: 9 passed, 1 warning, 1 failed, 1 for information": the summary. */
 static void summary(const struct ctl_check_report *rp, char *out, size_t size)
 {
 	size_t n[4];
 	count(rp, n);
-	snprintf(out, size, "%zu checks: %zu passed, %zu warning%s, %zu failed, %zu for information",
-		 rp->n, n[CTL_CHECK_PASS], n[CTL_CHECK_WARN], n[CTL_CHECK_WARN] == 1 ? "" : "s",
-		 n[CTL_CHECK_FAIL], n[CTL_CHECK_INFO]);
+	snprintf(out, size,
+		 "%zu checks: %zu passed, %zu warning%s, %zu failed, %zu for information", rp->n,
+		 n[ST_PASS], n[ST_WARN], n[ST_WARN] == 1 ? "" : "s", n[ST_FAIL], n[ST_INFO]);
 }
 
 static void print_human(const struct ctl_check_report *rp)
@@ -139,9 +146,9 @@ static void print_human(const struct ctl_check_report *rp)
 	}
 	char line[200];
 	summary(rp, line, sizeof(line));
-	const char *verdict = rp->worst == CTL_CHECK_FAIL ? "this host cannot run GVT-g vGPUs yet"
-			      : rp->worst == CTL_CHECK_WARN ? "ready, with warnings"
-							    : "ready";
+	const char *verdict = rp->worst == ST_FAIL   ? "this host cannot run GVT-g vGPUs yet"
+			      : rp->worst == ST_WARN ? "ready, with warnings"
+						     : "ready";
 	char text[300];
 	snprintf(text, sizeof(text), "%s: %s", line, verdict);
 	fputc('\n', stdout);
@@ -247,20 +254,20 @@ static void check_igpu(struct ctl_check_report *rp)
 	unsigned long vendor, class, device;
 	if (!read_hex(c, IGPU_DIR "/vendor", &vendor) || !read_hex(c, IGPU_DIR "/class", &class) ||
 	    vendor != 0x8086 || (class >> 8) != 0x0300) {
-		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL,
+		report(rp, "igpu", ST_FAIL,
 		       "GVT-g needs the integrated GPU of an Intel Core CPU from Broadwell to "
 		       "Comet Lake (5th to 10th generation)",
 		       "no Intel integrated GPU at " IGPU);
 		return;
 	}
 	if (!read_hex(c, IGPU_DIR "/device", &device)) {
-		ctl_check_report(rp, "igpu", CTL_CHECK_WARN, "check that sysfs is mounted and readable",
+		report(rp, "igpu", ST_WARN, "check that sysfs is mounted and readable",
 		       "Intel iGPU at " IGPU " with an unreadable device ID");
 		return;
 	}
 	const struct igpu_family *f = igpu_family((unsigned)device);
 	if (!f) {
-		ctl_check_report(rp, "igpu", CTL_CHECK_WARN,
+		report(rp, "igpu", ST_WARN,
 		       "cannot tell whether GVT-g supports it: GVT-g covers Broadwell to Comet "
 		       "Lake only",
 		       "Intel iGPU at " IGPU " has the unknown device ID 0x%04lx", device);
@@ -268,28 +275,31 @@ static void check_igpu(struct ctl_check_report *rp)
 	}
 	switch (f->support) {
 	case GEN_GVT:
-		ctl_check_report(rp, "igpu", CTL_CHECK_PASS, NULL, "Intel iGPU at " IGPU " (0x%04lx, %s) supports GVT-g",
+		report(rp, "igpu", ST_PASS,
+		       NULL, "Intel iGPU at " IGPU " (0x%04lx, %s) supports GVT-g",
 		       device, f->name);
 		break;
 	case GEN_OLD:
-		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL, "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
+		report(rp, "igpu", ST_FAIL,
+		       "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s) is older than GVT-g", device,
 		       f->name);
 		break;
 	case GEN_ATOM:
-		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL,
+		report(rp, "igpu", ST_FAIL,
 		       "GVT-g is not supported on Atom/Pentium Silver/Celeron iGPUs; it needs a "
 		       "Core CPU from Broadwell to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_GEN11:
-		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL,
+		report(rp, "igpu", ST_FAIL,
 		       "GVT-g is not supported on this generation; only GVT-d (passing the "
 		       "whole GPU to one VM) works",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_SRIOV:
-		ctl_check_report(rp, "igpu", CTL_CHECK_FAIL, "GVT-g is not supported on this generation; use SR-IOV",
+		report(rp, "igpu", ST_FAIL,
+		       "GVT-g is not supported on this generation; use SR-IOV",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	}
@@ -303,15 +313,17 @@ static void check_enable_gvt(struct ctl_check_report *rp)
 	const char *fix = "add i915.enable_gvt=1 to the kernel command line and reboot";
 	int r = ctl_read_file(rp->c, "sys/module/i915/parameters/enable_gvt", &v);
 	if (r < 0) {
-		ctl_check_report(rp, "i915-enable-gvt", CTL_CHECK_FAIL, fix,
+		report(rp, "i915-enable-gvt", ST_FAIL, fix,
 		       "i915 has no enable_gvt parameter (i915 not loaded, or built without "
 		       "GVT-g)");
 		return;
 	}
 	if (!strcmp(v, "Y") || !strcmp(v, "1"))
-		ctl_check_report(rp, "i915-enable-gvt", CTL_CHECK_PASS, NULL, "GVT-g enabled in i915 (i915.enable_gvt=1)");
+		report(rp, "i915-enable-gvt", ST_PASS,
+		       NULL, "GVT-g enabled in i915 (i915.enable_gvt=1)");
 	else
-		ctl_check_report(rp, "i915-enable-gvt", CTL_CHECK_FAIL, fix, "GVT-g not enabled in i915 (enable_gvt is %s)", v);
+		report(rp, "i915-enable-gvt", ST_FAIL,
+		       fix, "GVT-g not enabled in i915 (enable_gvt is %s)", v);
 	free(v);
 }
 
@@ -319,34 +331,36 @@ static void check_enable_guc(struct ctl_check_report *rp)
 {
 	char *v;
 	if (ctl_read_file(rp->c, "sys/module/i915/parameters/enable_guc", &v) < 0) {
-		ctl_check_report(rp, "i915-enable-guc", CTL_CHECK_INFO, NULL, "i915.enable_guc not readable (i915 not loaded)");
+		report(rp, "i915-enable-guc", ST_INFO,
+		       NULL, "i915.enable_guc not readable (i915 not loaded)");
 		return;
 	}
 	long n = strtol(v, NULL, 10);
 	if (n <= 0)
-		ctl_check_report(rp, "i915-enable-guc", CTL_CHECK_PASS, NULL, "GuC firmware loading off (i915.enable_guc=%ld)", n);
+		report(rp, "i915-enable-guc", ST_PASS,
+		       NULL, "GuC firmware loading off (i915.enable_guc=%ld)", n);
 	else
-		ctl_check_report(rp, "i915-enable-guc", CTL_CHECK_WARN,
+		report(rp, "i915-enable-guc", ST_WARN,
 		       "add i915.enable_guc=0 to the kernel command line: GVT-g does not work "
 		       "with GuC submission",
 		       "GuC firmware loading on (i915.enable_guc=%ld)", n);
 	free(v);
 }
 
-static void check_module(struct ctl_check_report *rp, const char *id, const char *name, const char *alt,
-			 const char *fix)
+static void check_module(struct ctl_check_report *rp, const char *id, const char *name,
+			 const char *alt, const char *fix)
 {
 	char p[128], q[128];
 	snprintf(p, sizeof(p), "sys/module/%s", name);
 	snprintf(q, sizeof(q), "sys/module/%s", alt ? alt : name);
 	if (ctl_exists(rp->c, p))
-		ctl_check_report(rp, id, CTL_CHECK_PASS, NULL, "module %s loaded", name);
+		report(rp, id, ST_PASS, NULL, "module %s loaded", name);
 	else if (alt && ctl_exists(rp->c, q))
-		ctl_check_report(rp, id, CTL_CHECK_PASS, NULL, "module %s loaded", alt);
+		report(rp, id, ST_PASS, NULL, "module %s loaded", alt);
 	else if (alt)
-		ctl_check_report(rp, id, CTL_CHECK_FAIL, fix, "module %s (or %s) not loaded", name, alt);
+		report(rp, id, ST_FAIL, fix, "module %s (or %s) not loaded", name, alt);
 	else
-		ctl_check_report(rp, id, CTL_CHECK_FAIL, fix, "module %s not loaded", name);
+		report(rp, id, ST_FAIL, fix, "module %s not loaded", name);
 }
 
 static bool dir_has_entries(struct ctl *c, const char *path)
@@ -384,20 +398,22 @@ static bool cmdline_has(struct ctl *c, const char *opt)
 static void check_iommu(struct ctl_check_report *rp)
 {
 	if (dir_has_entries(rp->c, "sys/class/iommu"))
-		ctl_check_report(rp, "iommu", CTL_CHECK_PASS, NULL, "IOMMU enabled (/sys/class/iommu)");
+		report(rp, "iommu", ST_PASS, NULL, "IOMMU enabled (/sys/class/iommu)");
 	else if (cmdline_has(rp->c, "intel_iommu=on"))
-		ctl_check_report(rp, "iommu", CTL_CHECK_PASS, NULL, "IOMMU enabled (intel_iommu=on)");
+		report(rp, "iommu", ST_PASS, NULL, "IOMMU enabled (intel_iommu=on)");
 	else
-		ctl_check_report(rp, "iommu", CTL_CHECK_FAIL, "add intel_iommu=on to the kernel command line and reboot",
+		report(rp, "iommu", ST_FAIL,
+		       "add intel_iommu=on to the kernel command line and reboot",
 		       "IOMMU not enabled");
 }
 
 static void check_vfio_node(struct ctl_check_report *rp)
 {
 	if (ctl_exists(rp->c, "dev/vfio/vfio"))
-		ctl_check_report(rp, "vfio-node", CTL_CHECK_PASS, NULL, "/dev/vfio/vfio present");
+		report(rp, "vfio-node", ST_PASS, NULL, "/dev/vfio/vfio present");
 	else
-		ctl_check_report(rp, "vfio-node", CTL_CHECK_FAIL, "modprobe vfio; the device node comes with it",
+		report(rp, "vfio-node", ST_FAIL,
+		       "modprobe vfio; the device node comes with it",
 		       "/dev/vfio/vfio missing");
 }
 
@@ -411,7 +427,7 @@ static void check_types(struct ctl_check_report *rp)
 	if (r < 0 || n == 0) {
 		if (r >= 0)
 			gvtg_types_free(types, n);
-		ctl_check_report(rp, "vgpu-types", CTL_CHECK_FAIL,
+		report(rp, "vgpu-types", ST_FAIL,
 		       "enable GVT-g (i915.enable_gvt=1, module kvmgt); if it is on, the "
 		       "graphics aperture is too small: raise it in the firmware setup",
 		       IGPU " offers no vGPU types");
@@ -431,13 +447,14 @@ static void check_types(struct ctl_check_report *rp)
 		}
 	}
 	if (largest && largest_mb < 256)
-		ctl_check_report(rp, "vgpu-types", CTL_CHECK_WARN,
+		report(rp, "vgpu-types", ST_WARN,
 		       "the graphics aperture set in the firmware is small; raise it (512 MB "
 		       "or more) in the firmware setup for larger types",
 		       IGPU " offers only small vGPU types (largest %s, %u MB aperture)",
 		       largest->id, largest_mb);
 	else
-		ctl_check_report(rp, "vgpu-types", CTL_CHECK_PASS, NULL, IGPU " offers %zu vGPU type%s", n, n == 1 ? "" : "s");
+		report(rp, "vgpu-types", ST_PASS,
+		       NULL, IGPU " offers %zu vGPU type%s", n, n == 1 ? "" : "s");
 	gvtg_types_free(types, n);
 }
 
@@ -549,25 +566,27 @@ static void check_hook(struct ctl_check_report *rp, struct hook_state *hs)
 		snprintf(hs->link, sizeof(hs->link), "%s", where);
 		hs->link_st = lst;
 		if (r < 0) {
-			ctl_check_report(rp, "hook", CTL_CHECK_FAIL, "reinstall gvtg-hook",
+			report(rp, "hook", ST_FAIL, "reinstall gvtg-hook",
 			       "hook %s points to a missing file (%s)", where, strerror(-r));
 		} else if (!S_ISREG(st.st_mode)) {
-			ctl_check_report(rp, "hook", CTL_CHECK_FAIL, "reinstall gvtg-hook", "hook %s is not a regular file",
+			report(rp, "hook", ST_FAIL,
+			       "reinstall gvtg-hook", "hook %s is not a regular file",
 			       where);
 		} else if (!(st.st_mode & S_IXUSR)) {
 			char fix[PATH_MAX + 32];
 			snprintf(fix, sizeof(fix), "chmod 755 /%s", final);
-			ctl_check_report(rp, "hook", CTL_CHECK_FAIL, fix,
+			report(rp, "hook", ST_FAIL, fix,
 			       "hook %s is not executable: libvirt skips it", where);
 		} else {
-			ctl_check_report(rp, "hook", CTL_CHECK_PASS, NULL, "hook installed: %s", where);
+			report(rp, "hook", ST_PASS, NULL, "hook installed: %s", where);
 			snprintf(hs->target, sizeof(hs->target), "%s", final);
 			hs->runnable = true;
 		}
 		free(final);
 		return;
 	}
-	ctl_check_report(rp, "hook", CTL_CHECK_FAIL, fix_install, "hook not installed where libvirt looks (%s)",
+	report(rp, "hook", ST_FAIL,
+	       fix_install, "hook not installed where libvirt looks (%s)",
 	       candidates[0]);
 }
 
@@ -660,10 +679,11 @@ static void check_hook_self_test(struct ctl_check_report *rp, const struct hook_
 	struct ctl *c = rp->c;
 	char err[400];
 	int r = run_self_test(c, hs->target, err, sizeof(err));
-	const char *fix_reinstall = "reinstall gvtg-hook (meson install) and register it as the "
-				    "symlink " GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook -> " GVTG_HOOK_PATH;
+	const char *fix_reinstall =
+		"reinstall gvtg-hook (meson install) and register it as the symlink " GVTG_HOOKS_DIR
+		"/qemu.d/50-gvtg-hook -> " GVTG_HOOK_PATH;
 	if (r == 0) {
-		ctl_check_report(rp, "hook-self-test", CTL_CHECK_PASS, NULL,
+		report(rp, "hook-self-test", ST_PASS, NULL,
 			   "hook /%s loads its module and parses a domain (--self-test)",
 			   hs->target);
 		return;
@@ -676,25 +696,26 @@ static void check_hook_self_test(struct ctl_check_report *rp, const struct hook_
 			 sizeof(module) - (size_t)(slash ? slash + 1 - module : 0),
 			 "gvtg-hook-core.so");
 		struct stat st;
-		if (fstatat(gvtg_ctx_get_root_fd(c->ctx), module, &st, 0) == 0 && S_ISREG(st.st_mode))
-			ctl_check_report(rp, "hook-self-test", CTL_CHECK_PASS, NULL,
+		int rootfd = gvtg_ctx_get_root_fd(c->ctx);
+		if (fstatat(rootfd, module, &st, 0) == 0 && S_ISREG(st.st_mode))
+			report(rp, "hook-self-test", ST_PASS, NULL,
 				   "hook module /%s present (this hook has no --self-test)",
 				   module);
 		else
-			ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+			report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
 				   "hook /%s cannot load its module: /%s is missing", hs->target,
 				   module);
 		return;
 	}
 	if (r == -ETIMEDOUT)
-		ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+		report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
 			   "hook /%s --self-test did not finish within %d s", hs->target,
 			   SELF_TEST_TIMEOUT_MS / 1000);
 	else if (r < 0)
-		ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+		report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
 			   "hook /%s --self-test could not be run: %s", hs->target, strerror(-r));
 	else
-		ctl_check_report(rp, "hook-self-test", CTL_CHECK_FAIL, fix_reinstall,
+		report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
 			   "hook /%s fails its self-test (exit %d): %s", hs->target, r,
 			   err[0] ? err : "no message");
 }
@@ -756,7 +777,7 @@ static void check_daemon(struct ctl_check_report *rp, const struct hook_state *h
 		if (pid <= 0 || process_start(c, pid, &start) < 0)
 			continue; /* a stale pid file */
 		if (!hs->found) {
-			ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_INFO, NULL,
+			report(rp, "libvirt-daemon", ST_INFO, NULL,
 			       "%s (pid %ld) running; install the hook, then restart it", daemons[i],
 			       pid);
 			return;
@@ -767,15 +788,18 @@ static void check_daemon(struct ctl_check_report *rp, const struct hook_state *h
 			char fix[128];
 			snprintf(fix, sizeof(fix),
 				 "restart %s: it looks for hooks only when it starts", daemons[i]);
-			ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_WARN, fix, "%s (pid %ld) started before the hook was installed",
+			report(rp, "libvirt-daemon", ST_WARN,
+			       fix, "%s (pid %ld) started before the hook was installed",
 			       daemons[i], pid);
 		} else {
-			ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_PASS, NULL, "%s (pid %ld) started after the hook was installed",
+			report(rp, "libvirt-daemon", ST_PASS,
+			       NULL, "%s (pid %ld) started after the hook was installed",
 			       daemons[i], pid);
 		}
 		return;
 	}
-	ctl_check_report(rp, "libvirt-daemon", CTL_CHECK_INFO, NULL, "no libvirt daemon running: it finds the hook when it starts");
+	report(rp, "libvirt-daemon", ST_INFO,
+	       NULL, "no libvirt daemon running: it finds the hook when it starts");
 }
 
 static void check_config(struct ctl_check_report *rp)
@@ -786,16 +810,18 @@ static void check_config(struct ctl_check_report *rp)
 	const char *path = cfg && cfg->path ? cfg->path : ctl_config_path(c);
 	char fix[64] = "fix the file (see gvtg-hook.conf(5))";
 	if (r == -EBADMSG && cfg)
-		ctl_check_report(rp, "config", CTL_CHECK_FAIL, fix, "configuration %s, line %d: %s", path, cfg->error_line,
+		report(rp, "config", ST_FAIL,
+		       fix, "configuration %s, line %d: %s", path, cfg->error_line,
 		       cfg->error);
 	else if (r < 0)
-		ctl_check_report(rp, "config", CTL_CHECK_FAIL, "check the file's permissions",
+		report(rp, "config", ST_FAIL, "check the file's permissions",
 			   "configuration %s: %s", c->config ? c->config : gvtg_config_default_path(),
 			   cfg && cfg->error[0] ? cfg->error : strerror(-r));
 	else if (ctl_exists(c, path))
-		ctl_check_report(rp, "config", CTL_CHECK_PASS, NULL, "configuration %s valid", path);
+		report(rp, "config", ST_PASS, NULL, "configuration %s valid", path);
 	else
-		ctl_check_report(rp, "config", CTL_CHECK_PASS, NULL, "configuration %s absent: built-in defaults", path);
+		report(rp, "config", ST_PASS,
+		       NULL, "configuration %s absent: built-in defaults", path);
 	gvtg_config_free(cfg);
 }
 
