@@ -4,8 +4,14 @@
 # installed:
 #   - meson install layout against contrib/install-files.txt;
 #   - the generated integration files (sleep hook, tmpfiles.d, unit, udev rule);
+#   - the hook's AppArmor profile compiles (apparmor_parser), the SELinux module builds;
+#   - with the default prefix (/usr/local) the hook is a real executable in qemu.d;
 #   - the Debian package: build, lintian, install, remove, purge on this machine;
-#   - the RPM spec and the PKGBUILD parse, and every packaging file has the project's version.
+#   - the RPM (rpmbuild --nodeps) and the Arch package (makepkg --nodeps, as an unprivileged
+#     user) are built; each package's file list and hook path are compared with the .deb's
+#     and with contrib/install-files.txt, through the distributions' known layout
+#     differences written out below;
+#   - every packaging file has the project's version.
 # The repository is not written to: builds happen under a temporary directory in /tmp.
 # Files a non-packaged installation left on this machine are moved aside while the
 # package is installed and put back afterwards.
@@ -42,7 +48,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: contrib/ci-packaging.sh installs a package: run it as root"
 	exit 77
 fi
-for tool in meson ninja dpkg-buildpackage dh lintian rpmspec systemd-analyze \
+for tool in meson ninja dpkg-buildpackage dh dh_apparmor lintian rpmspec rpmbuild rpm \
+	makepkg bsdtar fakeroot apparmor_parser checkmodule semodule_package systemd-analyze \
 	systemd-tmpfiles udevadm shellcheck readelf timeout; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "SKIP: '$tool' is missing: apt-get install the packages in" \
@@ -50,6 +57,12 @@ for tool in meson ninja dpkg-buildpackage dh lintian rpmspec systemd-analyze \
 		exit 77
 	fi
 done
+
+if [ ! -f /usr/share/selinux/devel/Makefile ]; then
+	echo "SKIP: the SELinux policy headers are missing: apt-get install the packages in" \
+		"scripts/packages.d/packaging.list"
+	exit 77
+fi
 
 work=$(mktemp -d /tmp/gvtg-pkg.XXXXXX)
 backup=$work/backup
@@ -116,6 +129,69 @@ else
 	fail "meson setup/build/install"
 	show "$work/setup.log"
 	[ -f "$work/ninja.log" ] && show "$work/ninja.log"
+fi
+
+# ---- 1b. AppArmor profile, SELinux module, the /usr/local layout ------------------------
+profile=$build/contrib/usr.sbin.gvtg-hook
+if [ -f "$profile" ]; then
+	if timeout 60 apparmor_parser -Q -K -I /etc/apparmor.d "$profile" >"$work/aa.log" 2>&1; then
+		pass "apparmor_parser compiles the hook's profile usr.sbin.gvtg-hook"
+	else
+		fail "apparmor_parser rejects the hook's profile:"
+		show "$work/aa.log"
+	fi
+	# The same check must be able to fail: a copy with a rule the parser cannot take.
+	sed 's|^  /etc/mdevctl.d/ r,$|  /etc/mdevctl.d/ rq,|' "$profile" >"$work/broken-profile"
+	if ! timeout 60 apparmor_parser -Q -K -I /etc/apparmor.d "$work/broken-profile" \
+		>/dev/null 2>&1 && ! cmp -s "$profile" "$work/broken-profile"; then
+		pass "apparmor_parser rejects a copy of the profile with an invalid rule"
+	else
+		fail "apparmor_parser accepted a profile with an invalid rule: the check proves nothing"
+	fi
+	check "the profile attaches to the installed hook /usr/sbin/gvtg-hook" \
+		grep -q '^profile gvtg-hook /usr/sbin/gvtg-hook flags=' "$profile"
+	check "the profile includes local/usr.sbin.gvtg-hook for the admin" \
+		grep -qx '  include if exists <local/usr.sbin.gvtg-hook>' "$profile"
+else
+	fail "no generated AppArmor profile $profile"
+fi
+
+mkdir -p "$work/selinux"
+cp "$contrib"/selinux/gvtg_hook.{te,if,fc} "$work/selinux/"
+if timeout 300 make -C "$work/selinux" -f /usr/share/selinux/devel/Makefile gvtg_hook.pp \
+	>"$work/selinux.log" 2>&1 && [ -s "$work/selinux/gvtg_hook.pp" ]; then
+	pass "the SELinux module gvtg_hook.pp builds (checkmodule, Debian's reference policy headers)"
+else
+	fail "the SELinux module does not build:"
+	show "$work/selinux.log"
+fi
+
+# The default prefix: nothing under /usr/local may be executed by libvirtd under its
+# AppArmor profile, so the executable itself is the file in qemu.d.
+if timeout 300 meson setup "$work/build-local" "$src" -Dtests=false >"$work/setup-local.log" 2>&1 &&
+	timeout 600 ninja -C "$work/build-local" >"$work/ninja-local.log" 2>&1 &&
+	DESTDIR=$work/dest-local timeout 120 meson install -C "$work/build-local" --no-rebuild \
+		>"$work/install-local.log" 2>&1; then
+	local_hook=$work/dest-local/etc/libvirt/hooks/qemu.d/50-gvtg-hook
+	if [ -f "$local_hook" ] && [ ! -L "$local_hook" ] && [ -x "$local_hook" ] &&
+		[ "$(head -c 4 "$local_hook" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+		pass "default prefix: qemu.d/50-gvtg-hook is the executable itself, not a link"
+	else
+		fail "default prefix: qemu.d/50-gvtg-hook is not a regular executable"
+	fi
+	check "default prefix: the core module is /usr/local/libexec/gvtg-hook/gvtg-hook-core.so" \
+		test -f "$work/dest-local/usr/local/libexec/gvtg-hook/gvtg-hook-core.so"
+	check "default prefix: no hook and no AppArmor profile under /usr/local" \
+		test ! -e "$work/dest-local/usr/local/sbin/gvtg-hook" -a \
+		! -e "$work/dest-local/usr/local/etc/apparmor.d"
+	if out=$(timeout 20 "$local_hook" --version 2>&1) && [ "$out" = "gvtg-hook $version" ]; then
+		pass "default prefix: the copied hook runs ($out)"
+	else
+		fail "default prefix: the copied hook does not run: $out"
+	fi
+else
+	fail "meson setup/build/install with the default prefix:"
+	show "$work/setup-local.log"
 fi
 
 # ---- 2. generated integration files ------------------------------------------------------
@@ -217,7 +293,8 @@ else
 	fail "no generated udev rule in $gen"
 fi
 
-shellcheck_files=("$contrib/ci-packaging.sh" "$contrib/debian/gvtg-hook.postinst"
+shellcheck_files=("$contrib/ci-packaging.sh" "$contrib/install-hook-copy.sh"
+	"$contrib/debian/gvtg-hook.postinst"
 	"$contrib/debian/gvtg-hook.prerm" "$contrib/debian/gvtg-hook.postrm")
 [ -f "$gen/gvtg" ] && shellcheck_files+=("$gen/gvtg")
 if timeout 60 shellcheck "${shellcheck_files[@]}" >"$work/shellcheck.log" 2>&1; then
@@ -229,17 +306,21 @@ fi
 
 # ---- 3. Debian package ------------------------------------------------------------------
 # Build in a copy: dpkg-buildpackage writes debian/ and obj-*/ into the tree it builds.
+# copy_tree DIR: the project's files (git's view of the work tree) into DIR.
+copy_tree() {
+	mkdir -p "$1"
+	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+		# Files deleted from the work tree but still in git's index cannot be copied: ignore.
+		(cd "$src" && git ls-files -z --cached --others --exclude-standard) |
+			(cd "$src" && xargs -0 cp -a --parents -t "$1" 2>/dev/null) || true
+	else
+		tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./debian -cf - . |
+			tar -C "$1" -xf -
+	fi
+	rm -rf "$1/debian"
+}
 deb_src=$work/src
-mkdir -p "$deb_src"
-if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-	(cd "$src" && git ls-files -z --cached --others --exclude-standard) |
-		(cd "$src" && xargs -0 cp -a --parents -t "$deb_src" 2>/dev/null) || true
-else
-	tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./debian -cf - . |
-		tar -C "$deb_src" -xf -
-fi
-# Files deleted from the work tree but still in git's index cannot be copied: ignore.
-rm -rf "$deb_src/debian"
+copy_tree "$deb_src"
 cp -a "$contrib/debian" "$deb_src/debian"
 
 debs=()
@@ -277,9 +358,20 @@ if [ ${#debs[@]} -gt 0 ]; then
 	dpkg-deb -c "$deb" >"$work/deb-contents.txt"
 	dpkg-deb -I "$deb" conffiles >"$work/conffiles.txt" 2>/dev/null || true
 	check "/etc/gvtg-hook.conf is a conffile" grep -qx /etc/gvtg-hook.conf "$work/conffiles.txt"
-	check "the package links /etc/libvirt/hooks/qemu.d/50-gvtg-hook to the hook" grep -q \
-		' \./etc/libvirt/hooks/qemu\.d/50-gvtg-hook -> /usr/libexec/gvtg-hook/gvtg-hook$' \
+	check "the package links /etc/libvirt/hooks/qemu.d/50-gvtg-hook to /usr/sbin/gvtg-hook" \
+		grep -q ' \./etc/libvirt/hooks/qemu\.d/50-gvtg-hook -> /usr/sbin/gvtg-hook$' \
 		"$work/deb-contents.txt"
+	check "the package ships its AppArmor profile /etc/apparmor.d/usr.sbin.gvtg-hook" \
+		grep -q ' \./etc/apparmor\.d/usr\.sbin\.gvtg-hook$' "$work/deb-contents.txt"
+	if grep -q -e ' \./etc/apparmor\.d/local/' -e 'usr\.sbin\.libvirtd' "$work/deb-contents.txt"; then
+		fail "the package ships a file in /etc/apparmor.d/local/ or libvirtd's profile"
+	else
+		pass "the package leaves /etc/apparmor.d/local/ and libvirtd's profile alone"
+	fi
+	dpkg-deb -I "$deb" postinst >"$work/postinst.txt" 2>/dev/null || true
+	# shellcheck disable=SC2016 # the postinst's own $APP_PROFILE, literally
+	check "postinst loads the profile through dh_apparmor" \
+		grep -qF 'apparmor_parser -r -T -W "$APP_PROFILE"' "$work/postinst.txt"
 
 	# dpkg-shlibdeps must have seen the dlopen'd core module's libraries.
 	mkdir -p "$work/x"
@@ -310,6 +402,26 @@ after_install() {
 		pass "first installation tells the admin to restart the libvirt daemon"
 	else
 		fail "first installation does not mention the libvirt daemon restart"
+	fi
+
+	local_profile=/etc/apparmor.d/local/usr.sbin.gvtg-hook
+	if [ -f "$local_profile" ] && [ ! -s "$local_profile" ]; then
+		pass "postinst created an empty $local_profile for the admin"
+	else
+		fail "postinst did not create an empty $local_profile"
+	fi
+	if [ "$(cat "$work/libvirtd-local.before")" = \
+		"$(cat /etc/apparmor.d/local/usr.sbin.libvirtd 2>/dev/null || true)" ]; then
+		pass "installation left /etc/apparmor.d/local/usr.sbin.libvirtd as it was"
+	else
+		fail "installation changed /etc/apparmor.d/local/usr.sbin.libvirtd"
+	fi
+	if timeout 60 apparmor_parser -Q -K /etc/apparmor.d/usr.sbin.gvtg-hook \
+		>"$work/aa-installed.log" 2>&1; then
+		pass "the installed profile compiles with its local/ include (no AppArmor kernel here to load it)"
+	else
+		fail "the installed profile does not compile:"
+		show "$work/aa-installed.log"
 	fi
 
 	target=$(readlink -f "$hook_link" || true)
@@ -374,7 +486,8 @@ after_install() {
 }
 
 after_remove() {
-	if [ ! -e "$hook_link" ] && [ ! -L "$hook_link" ] && [ ! -e /usr/libexec/gvtg-hook ]; then
+	if [ ! -e "$hook_link" ] && [ ! -L "$hook_link" ] && [ ! -e /usr/libexec/gvtg-hook ] &&
+		[ ! -e /usr/sbin/gvtg-hook ]; then
 		pass "dpkg -r removed the hook and its link"
 	else
 		fail "dpkg -r left the hook or its link behind"
@@ -388,6 +501,11 @@ after_remove() {
 }
 
 after_purge() {
+	if [ ! -e /etc/apparmor.d/local/usr.sbin.gvtg-hook ]; then
+		pass "dpkg -P removed /etc/apparmor.d/local/usr.sbin.gvtg-hook"
+	else
+		fail "dpkg -P left /etc/apparmor.d/local/usr.sbin.gvtg-hook"
+	fi
 	if [ ! -e /etc/gvtg-hook.conf ] && [ ! -e /run/gvtg-hook ] &&
 		{ [ -z "$(pkg_status)" ] || [ "$(pkg_status)" = not-installed ]; }; then
 		pass "dpkg -P removed the conffile, the state directory and the package record"
@@ -424,6 +542,7 @@ elif [ "${GVTG_PKG_INSTALL-yes}" = no ]; then
 elif [ -n "$(pkg_status)" ] && [ "$(pkg_status)" != not-installed ]; then
 	skip "install/remove/purge: $pkg is already installed here ($(pkg_status)); not touching it"
 else
+	cat /etc/apparmor.d/local/usr.sbin.libvirtd >"$work/libvirtd-local.before" 2>/dev/null || true
 	conflict=$(move_aside)
 	if [ -n "$conflict" ]; then
 		skip "install/remove/purge: $conflict belongs to another package"
@@ -483,19 +602,180 @@ else
 	fail "PKGBUILD does not parse, is not shellcheck-clean or lacks build/check/package"
 	show "$work/pkgbuild.log"
 fi
-# The RPM and Arch file lists must name what meson installs (paths differ by distro macros
-# and arch-meson, so compare the base names).
-if [ -s "$work/expected.txt" ]; then
-	absent=""
-	while read -r _ f _; do
-		b=$(basename "$f")
-		grep -q "/$b\*\?$" "$spec" || absent+=" $b"
-	done <"$work/expected.txt"
-	if [ -z "$absent" ]; then
-		pass "RPM %files names every file meson installs"
+# ---- 6. the RPM and the Arch package, compared with the .deb -----------------------------
+# Each package's contents as "kind path [-> target]" lines (f file, x executable, l link),
+# from "mode path [target]" lines; directories are left out.
+kinds() {
+	awk '$1 ~ /^l/ { print "l " $2 " -> " $3; next }
+		$1 ~ /^-..x/ { print "x " $2; next }
+		$1 ~ /^-/ { print "f " $2 }' | sort
+}
+# Where a distribution's layout differs from Debian's (the one contrib/install-files.txt
+# describes), written out: sed expressions mapping its paths to Debian's, and the files
+# only it ships.
+# - Debian: man pages gzipped, the doc directory and the lintian overrides.
+deb_map=(-e 's|\.gz$||' -e '\|/usr/share/doc/gvtg-hook/|d' -e '\|/usr/share/lintian/|d')
+# - Fedora: units, sleep hook and udev rules under /usr/lib (no /lib); %license and %doc;
+#   rpm's links /usr/lib/.build-id/*/* to every ELF file; no AppArmor profile but the
+#   SELinux module and its interface.
+rpm_map=(-e 's|\.gz$||' -e 's| /usr/lib/systemd/| /lib/systemd/|' -e 's| /usr/lib/udev/| /lib/udev/|'
+	-e '\|/usr/share/licenses/gvtg-hook/|d' -e '\|/usr/share/doc/gvtg-hook/|d'
+	-e '\|^l /usr/lib/\.build-id/|d')
+rpm_only=("f /usr/share/selinux/devel/include/distributed/gvtg_hook.if"
+	"f /usr/share/selinux/packages/targeted/gvtg_hook.pp.bz2")
+rpm_without=("f /etc/apparmor.d/usr.sbin.gvtg-hook")
+# - Arch (arch-meson: --sbindir bin --libexecdir lib): programs in /usr/bin, the module in
+#   /usr/lib/gvtg-hook, the profile named after /usr/bin/gvtg-hook, units and rules under
+#   /usr/lib, the licence in /usr/share/licenses, man pages gzipped.
+arch_map=(-e 's|\.gz$||' -e 's|/usr/bin/gvtg|/usr/sbin/gvtg|g' -e 's| /usr/lib/gvtg-hook/| /usr/libexec/gvtg-hook/|'
+	-e 's| /etc/apparmor.d/usr.bin.gvtg-hook$| /etc/apparmor.d/usr.sbin.gvtg-hook|'
+	-e 's| /usr/lib/systemd/| /lib/systemd/|' -e 's| /usr/lib/udev/| /lib/udev/|'
+	-e '\|/usr/share/licenses/gvtg-hook/|d')
+
+# hook_path_ok NAME LIST: the qemu.d link points to an executable of the same package that
+# libvirtd's AppArmor profile may execute (/usr/sbin/* or /usr/bin/*: PUx).
+hook_path_ok() {
+	local name=$1 list=$2 target
+	target=$(sed -n 's|^l /etc/libvirt/hooks/qemu.d/50-gvtg-hook -> ||p' "$list")
+	if [ -n "$target" ] && grep -qx "x $target" "$list" &&
+		[[ $target =~ ^/usr/s?bin/[^/]+$ ]]; then
+		pass "$name: qemu.d/50-gvtg-hook -> $target, an executable libvirtd's profile runs (PUx)"
 	else
-		fail "RPM %files lacks:$absent"
+		fail "$name: qemu.d/50-gvtg-hook -> '${target:-nothing}': not an executable in" \
+			"/usr/sbin or /usr/bin of the package"
 	fi
+}
+# compare NAME LIST MAPPED-EXPECTED
+compare() {
+	if diff -u "$3" "$2" >"$work/$1.diff"; then
+		pass "$1: file list matches contrib/install-files.txt through its layout ($(wc -l <"$2") files)"
+	else
+		fail "$1: file list differs from contrib/install-files.txt (- missing, + unexpected):"
+		grep '^[-+][^-+]' "$work/$1.diff" | sed -e 's/^/    /'
+	fi
+}
+
+debs_list=""
+if [ ${#debs[@]} -gt 0 ]; then
+	awk '{ t = ""; if ($7 == "->") t = $8; p = $6; sub(/^\./, "", p); print $1, p, t }' \
+		"$work/deb-contents.txt" | kinds >"$work/deb-raw.txt"
+	hook_path_ok ".deb" "$work/deb-raw.txt"
+	sed "${deb_map[@]}" "$work/deb-raw.txt" | sort >"$work/deb-list.txt"
+	compare deb "$work/deb-list.txt" "$work/expected.txt"
+	debs_list=$work/deb-list.txt
+fi
+
+# The source tarball both builds start from, as `meson dist` would make it.
+tarball=$work/gvtg-hook-$version.tar.xz
+copy_tree "$work/dist/gvtg-hook-$version"
+tar -C "$work/dist" -cJf "$tarball" "gvtg-hook-$version"
+
+# Fedora and Arch keep systemd's and udev's files under /usr/lib, where Debian 12's
+# systemd.pc and udev.pc say /lib: both builds see pkg-config files with their layout.
+mkdir -p "$work/usrlib-pc"
+cat >"$work/usrlib-pc/systemd.pc" <<'PC'
+systemdsystemunitdir=/usr/lib/systemd/system
+systemdsleepdir=/usr/lib/systemd/system-sleep
+tmpfilesdir=/usr/lib/tmpfiles.d
+Name: systemd
+Description: systemd's directories on Fedora and Arch
+Version: 252
+PC
+cat >"$work/usrlib-pc/udev.pc" <<'PC'
+udevdir=/usr/lib/udev
+Name: udev
+Description: udev's directory on Fedora and Arch
+Version: 252
+PC
+usrlib_pc=$work/usrlib-pc
+
+# RPM: Debian's rpm lacks Fedora's meson and systemd path macros; these are Fedora's
+# values.  The scriptlet macros (%systemd_post, %selinux_*) stay unexpanded: nothing is
+# installed.  --nocheck: the unit suite has its own CI step.
+rpmtop=$work/rpmbuild
+mkdir -p "$rpmtop/SOURCES"
+cp "$tarball" "$rpmtop/SOURCES/"
+cat >"$work/fedora.macros" <<'MACROS'
+%_docdir_fmt %%{NAME}
+%_unitdir /usr/lib/systemd/system
+%_udevrulesdir /usr/lib/udev/rules.d
+%_tmpfilesdir /usr/lib/tmpfiles.d
+%__meson /usr/bin/meson
+%_vpath_builddir %{_vendor}-%{_target_os}-build
+%meson %{__meson} setup --buildtype=plain --prefix=%{_prefix} --libdir=%{_libdir} --libexecdir=%{_libexecdir} --bindir=%{_bindir} --sbindir=%{_sbindir} --includedir=%{_includedir} --datadir=%{_datadir} --mandir=%{_mandir} --sysconfdir=%{_sysconfdir} --localstatedir=%{_localstatedir} --sharedstatedir=%{_sharedstatedir} --wrap-mode=nodownload --auto-features=enabled . %{_vpath_builddir}
+%meson_build %{__meson} compile -C %{_vpath_builddir} -j %{_smp_build_ncpus}
+%meson_install DESTDIR=%{buildroot} %{__meson} install -C %{_vpath_builddir} --no-rebuild
+%meson_test %{__meson} test -C %{_vpath_builddir} --print-errorlogs
+MACROS
+if (cd "$work" && PKG_CONFIG_PATH=$usrlib_pc timeout 900 rpmbuild -bb --nodeps --nocheck --load "$work/fedora.macros" \
+	--define "_topdir $rpmtop" "$spec") >"$work/rpmbuild.log" 2>&1; then
+	rpmfile=$(find "$rpmtop/RPMS" -name "gvtg-hook-$version-*.rpm" | head -n 1)
+fi
+if [ -n "${rpmfile:-}" ]; then
+	pass "rpmbuild -bb --nodeps built $(basename "$rpmfile")"
+	rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\n]' "$rpmfile" 2>/dev/null |
+		kinds >"$work/rpm-raw.txt"
+	hook_path_ok "RPM" "$work/rpm-raw.txt"
+	sed "${rpm_map[@]}" "$work/rpm-raw.txt" | sort >"$work/rpm-list.txt"
+	{ grep -vxF -f <(printf '%s\n' "${rpm_without[@]}") "$work/expected.txt"
+		printf '%s\n' "${rpm_only[@]}"; } | sort >"$work/rpm-expected.txt"
+	compare RPM "$work/rpm-list.txt" "$work/rpm-expected.txt"
+	if [ -n "$debs_list" ]; then
+		if { grep -vxF -f <(printf '%s\n' "${rpm_only[@]}") "$work/rpm-list.txt"
+			printf '%s\n' "${rpm_without[@]}"; } | sort | diff -q - "$debs_list" >/dev/null; then
+			pass "RPM: the same files as the .deb but for Fedora's layout and the MAC policy"
+		else
+			fail "RPM and .deb differ beyond Fedora's layout and the MAC policy"
+		fi
+	fi
+	rpm -qp --scripts "$rpmfile" >"$work/rpm-scripts.txt" 2>/dev/null || true
+	if grep -q 'selinux_modules_install -s targeted .*/gvtg_hook.pp.bz2' "$work/rpm-scripts.txt" &&
+		grep -q 'selinux_relabel_post -s targeted' "$work/rpm-scripts.txt"; then
+		pass "RPM installs the SELinux module in %post and relabels in %posttrans"
+	else
+		fail "RPM scriptlets lack the SELinux module's installation or relabelling"
+	fi
+else
+	fail "rpmbuild -bb --nodeps contrib/rpm/gvtg-hook.spec:"
+	show "$work/rpmbuild.log" 40
+fi
+
+# Arch: makepkg refuses root; it runs as nobody in a directory of its own.  arch-meson is
+# Arch's wrapper around meson setup (its options, less LTO, which only slows CI down).
+arch=$work/arch
+mkdir -p "$arch/bin"
+chmod 755 "$work" "$work/usrlib-pc"
+cp "$contrib/arch/PKGBUILD" "$contrib/arch/gvtg-hook.install" "$tarball" "$arch/"
+cat >"$arch/bin/arch-meson" <<'SHIM'
+#!/bin/sh
+exec meson setup --prefix /usr --libexecdir lib --sbindir bin --buildtype plain \
+	--auto-features enabled --wrap-mode nodownload -D b_pie=true "$@"
+SHIM
+chmod 755 "$arch/bin/arch-meson"
+chown -R nobody:nogroup "$arch"
+if (cd "$arch" && timeout 900 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	env -i PATH="$arch/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$arch" LC_ALL=C.UTF-8 \
+	BUILDDIR="$arch/build" PKGDEST="$arch" SRCDEST="$arch" PKG_CONFIG_PATH="$usrlib_pc" \
+	makepkg --nodeps --nocheck --noconfirm --noprogressbar) >"$work/makepkg.log" 2>&1; then
+	archfile=$(find "$arch" -maxdepth 1 -name "gvtg-hook-$version-*.pkg.tar.*" | head -n 1)
+fi
+if [ -n "${archfile:-}" ]; then
+	pass "makepkg --nodeps (as nobody) built $(basename "$archfile")"
+	bsdtar -tvf "$archfile" | awk '$9 !~ /^\./ { t = ""; if ($10 == "->") t = $11; print $1, "/" $9, t }' |
+		kinds >"$work/arch-raw.txt"
+	hook_path_ok "Arch" "$work/arch-raw.txt"
+	sed "${arch_map[@]}" "$work/arch-raw.txt" | sort >"$work/arch-list.txt"
+	compare Arch "$work/arch-list.txt" "$work/expected.txt"
+	if [ -n "$debs_list" ]; then
+		if diff -q "$work/arch-list.txt" "$debs_list" >/dev/null; then
+			pass "Arch: the same files as the .deb but for arch-meson's layout"
+		else
+			fail "Arch package and .deb differ beyond arch-meson's layout"
+		fi
+	fi
+else
+	fail "makepkg --nodeps contrib/arch/PKGBUILD:"
+	show "$work/makepkg.log" 40
 fi
 
 echo "$npass passed, $nfail failed"

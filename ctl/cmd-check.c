@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-mac.h"
 #include "ctl.h"
 
 #ifndef GVTG_HOOKS_DIR
@@ -27,6 +28,11 @@
 #ifndef GVTG_HOOK_PATH
 #define GVTG_HOOK_PATH "/usr/libexec/gvtg-hook/gvtg-hook"
 #endif
+
+#ifndef GVTG_HOOK_DIR
+#define GVTG_HOOK_DIR "/usr/libexec/gvtg-hook"
+#endif
+#define CORE_PATH GVTG_HOOK_DIR "/gvtg-hook-core.so"
 
 #define IGPU "0000:00:02.0"
 #define IGPU_DIR "sys/bus/pci/devices/" IGPU
@@ -679,9 +685,8 @@ static void check_hook_self_test(struct ctl_check_report *rp, const struct hook_
 	struct ctl *c = rp->c;
 	char err[400];
 	int r = run_self_test(c, hs->target, err, sizeof(err));
-	const char *fix_reinstall =
-		"reinstall gvtg-hook (meson install) and register it as the symlink " GVTG_HOOKS_DIR
-		"/qemu.d/50-gvtg-hook -> " GVTG_HOOK_PATH;
+	const char *fix_reinstall = "reinstall gvtg-hook (meson install): its module belongs in "
+				    GVTG_HOOK_DIR;
 	if (r == 0) {
 		report(rp, "hook-self-test", ST_PASS, NULL,
 			   "hook /%s loads its module and parses a domain (--self-test)",
@@ -689,22 +694,28 @@ static void check_hook_self_test(struct ctl_check_report *rp, const struct hook_
 		return;
 	}
 	if (r == 2 && !strncmp(err, "usage: gvtg-hook", 16)) {
-		char module[PATH_MAX + 32];
-		snprintf(module, sizeof(module), "%s", hs->target);
-		char *slash = strrchr(module, '/');
-		snprintf(slash ? slash + 1 : module,
-			 sizeof(module) - (size_t)(slash ? slash + 1 - module : 0),
+		/* Such a hook loads gvtg-hook-core.so from beside its executable, else from
+		 * the directory it was built for. */
+		char beside[PATH_MAX + 32];
+		snprintf(beside, sizeof(beside), "%s", hs->target);
+		char *slash = strrchr(beside, '/');
+		snprintf(slash ? slash + 1 : beside,
+			 sizeof(beside) - (size_t)(slash ? slash + 1 - beside : 0),
 			 "gvtg-hook-core.so");
+		const char *found = NULL;
 		struct stat st;
 		int rootfd = gvtg_ctx_get_root_fd(c->ctx);
-		if (fstatat(rootfd, module, &st, 0) == 0 && S_ISREG(st.st_mode))
+		if (fstatat(rootfd, beside, &st, 0) == 0 && S_ISREG(st.st_mode))
+			found = beside;
+		else if (fstatat(rootfd, &CORE_PATH[1], &st, 0) == 0 && S_ISREG(st.st_mode))
+			found = &CORE_PATH[1];
+		if (found)
 			report(rp, "hook-self-test", ST_PASS, NULL,
-				   "hook module /%s present (this hook has no --self-test)",
-				   module);
+			       "hook module /%s present (this hook has no --self-test)", found);
 		else
 			report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
-				   "hook /%s cannot load its module: /%s is missing", hs->target,
-				   module);
+			       "hook /%s cannot load its module: " CORE_PATH " is missing",
+			       hs->target);
 		return;
 	}
 	if (r == -ETIMEDOUT)
@@ -825,6 +836,16 @@ static void check_config(struct ctl_check_report *rp)
 	gvtg_config_free(cfg);
 }
 
+/* check-mac.c's lines, in this report, under one id. */
+static void check_mac_report(void *data, enum mac_status status, const char *fix,
+			     const char *what)
+{
+	static const enum ctl_check_status map[] = {
+		[MAC_PASS] = ST_PASS, [MAC_INFO] = ST_INFO, [MAC_WARN] = ST_WARN, [MAC_FAIL] = ST_FAIL,
+	};
+	report(data, "confinement", map[status], fix, "%s", what);
+}
+
 int cmd_check(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -858,6 +879,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	check_types(&rp);
 	check_hook(&rp, &hs);
 	check_hook_self_test(&rp, &hs);
+	check_mac(c, check_mac_report, &rp);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
 

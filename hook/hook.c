@@ -5,20 +5,19 @@
  * (lib/lifecycle.c) and the words of every message (lib/diag.c) are the library's.
  * main.c decides quickly whether an operation needs any of this.
  *
- *   prepare begin    create (or adopt, or reuse) every mdev vGPU of the domain, all or none
- *   release end      remove what this domain's start created; leave everything else alone
- *   reconnect begin  restore missing records; always exit 0 (non-zero kills the VM)
+ *   prepare begin    gvtg_acquire(): every mdev vGPU of the domain, all or none
+ *   release end      gvtg_release(): every record that names the domain's UUID, even
+ *                    with an unreadable configuration (then with the defaults)
+ *   reconnect begin  gvtg_reconnect(): restore missing records; always exit 0 (non-zero
+ *                    kills the VM)
  */
 #include <errno.h>
 #include <malloc.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "gvtg.h"
 #include "hook.h"

@@ -44,7 +44,9 @@ static void core_path(char *buf, size_t size)
 	char *slash = n > 0 ? memrchr(buf, '/', (size_t)n) : NULL;
 	if (slash)
 		strcpy(slash, "/gvtg-hook-core.so");
-	else
+	/* Installed, the executable is not beside its module (<sbindir>, or a copy in the
+	 * hooks directory): the module is in GVTG_HOOK_DIR. */
+	if (!slash || access(buf, F_OK) < 0)
 		snprintf(buf, size, "%s", GVTG_HOOK_DIR "/gvtg-hook-core.so");
 }
 

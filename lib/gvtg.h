@@ -367,8 +367,8 @@ enum gvtg_diag_level {
 
 struct gvtg_cause_row {
 	enum gvtg_cause cause;
-	const char *id;         /* stable: "no-room", "lock-timeout"... */
 	enum gvtg_diag_level level;
+	const char *id;         /* stable: "no-room", "lock-timeout"... */
 	const char *text;       /* template of the cause */
 	const char *fix;        /* template of what to do, "" for notices */
 };

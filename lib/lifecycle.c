@@ -406,7 +406,8 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 	if (r < 0 && r != -ENOENT)
 		return r;
 	bool had_record = r >= 0;
-	if (had_record && gvtg_record_in_use(&old) && strcmp(old.domain_uuid, a->dom->uuid)) {
+	if (had_record && gvtg_record_in_use(&old) &&
+	    strcmp(old.domain_uuid, a->dom->uuid) != 0) {
 		r = held_by_other(a->ctx, &d, &old);
 		gvtg_record_clear(&old);
 		return r;
@@ -1072,14 +1073,14 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		if (gvtg_device_get(ctx, cd->uuid, &dev) >= 0) {
 			/* Made earlier (a second run, or by hand): it must be what is asked. */
 			bool bad = pr >= 0 && ((p.type_source != GVTG_SOURCE_AUTO && dev.type &&
-						strcmp(p.type, dev.type)) ||
+						strcmp(p.type, dev.type) != 0) ||
 					       (p.parent_source != GVTG_SOURCE_AUTO && dev.parent &&
-						strcmp(p.parent, dev.parent)));
+						strcmp(p.parent, dev.parent) != 0));
 			if (bad) {
 				diag_place(&d, dev.parent ? dev.parent : "?",
 					   dev.type ? dev.type : "?");
 				copy(d.source, sizeof(d.source),
-				     gvtg_source_to_string(dev.type && strcmp(p.type, dev.type)
+				     gvtg_source_to_string(dev.type && strcmp(p.type, dev.type) != 0
 								   ? p.type_source
 								   : p.parent_source));
 				snprintf(d.detail, sizeof(d.detail), "%s type %s", p.parent, p.type);

@@ -13,11 +13,10 @@ option() {
         python3 -c 'import json,sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}[sys.argv[1]])' "$1"
 }
 prefix=$(option prefix)
-libexecdir=$(option libexecdir)
 sbindir=$(option sbindir)
-case $libexecdir in /*) ;; *) libexecdir=$prefix/$libexecdir ;; esac
 case $sbindir in /*) ;; *) sbindir=$prefix/$sbindir ;; esac
-hook=$libexecdir/gvtg-hook/gvtg-hook
+# The installed hook: <sbindir>/gvtg-hook or its copy in the hooks directory (hook_layout).
+hook=$(sed -n 's/^#define GVTG_HOOK_PATH "\(.*\)"$/\1/p' "$build/config.h")
 gvtgctl=$sbindir/gvtgctl
 for f in "$hook" "$gvtgctl"; do
     [ -x "$f" ] || { echo "demo: $f is not installed: run 'meson install -C $build' first" >&2; exit 1; }

@@ -7,7 +7,7 @@
 #   4. the -Werror dev build with gcc and clang, and the static analysis
 #   5. the benchmarks (instruction counts checked against bench/expected.txt)
 #   6. the fuzzers, each for a bounded time
-#   7. packaging: install file list, .deb + lintian + dpkg, systemd units, RPM spec
+#   7. packaging: install file list, .deb + lintian + dpkg, RPM and Arch builds, MAC policy
 #   8. the README's main job (scripts/demo.sh) on an install in a scratch prefix
 # Suites that cannot run here (no root, no FUSE, no qemu) are reported as skipped.
 set -euo pipefail

@@ -101,19 +101,28 @@ static void exec_prog(const char *prog, char *const argv[], const char *input, b
 	close(err[1]);
 	char *bufs[2] = { NULL, NULL };
 	size_t lens[2] = { 0, 0 };
-	struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-	int open_fds = 2;
-	while (open_fds > 0) {
-		if (poll(p, 2, 30000) <= 0)
-			break;
+	int fds[2] = { out[0], err[0] };
+	bool exited = false;
+	int status = 0;
+	/* Until the program exits: a removal child it left blocked may keep a copy of a
+	 * pipe open (valgrind's own log descriptor does), so EOF is not the end. */
+	while (fds[0] >= 0 || fds[1] >= 0) {
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+			exited = true;
+		struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+		if (poll(p, 2, exited ? 0 : 50) <= 0) {
+			if (exited)
+				break;
+			continue;
+		}
 		for (int i = 0; i < 2; i++) {
 			if (!p[i].revents)
 				continue;
 			char chunk[4096];
-			ssize_t n = read(p[i].fd, chunk, sizeof(chunk));
+			ssize_t n = read(fds[i], chunk, sizeof(chunk));
 			if (n <= 0) {
-				p[i].fd = -1;
-				open_fds--;
+				close(fds[i]);
+				fds[i] = -1;
 				continue;
 			}
 			bufs[i] = realloc(bufs[i], lens[i] + (size_t)n + 1);
@@ -121,11 +130,12 @@ static void exec_prog(const char *prog, char *const argv[], const char *input, b
 			lens[i] += (size_t)n;
 		}
 	}
-	close(out[0]);
-	close(err[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (!exited)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	ret->out = bufs[0] ? bufs[0] : strdup("");
 	ret->err = bufs[1] ? bufs[1] : strdup("");
 	ret->out[lens[0]] = '\0';

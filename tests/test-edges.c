@@ -120,26 +120,32 @@ static void exec_prog(const char *prog, char *const argv[], const char *input)
 	close(err[1]);
 	char *bufs[2] = { calloc(1, 1), calloc(1, 1) };
 	size_t lens[2] = { 0, 0 };
-	struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-	int open_fds = 2;
-	bool killed = false;
-	while (open_fds > 0) {
-		int64_t left = t0 + RUN_TIMEOUT_MS - now_ms();
-		if (left <= 0) {
+	int fds[2] = { out[0], err[0] };
+	bool killed = false, exited = false;
+	int status = 0;
+	/* Until the program exits: a removal child it left blocked may keep a copy of a
+	 * pipe open (valgrind's own log descriptor does), so EOF is not the end. */
+	while (fds[0] >= 0 || fds[1] >= 0) {
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+			exited = true;
+		if (!exited && !killed && now_ms() - t0 > RUN_TIMEOUT_MS) {
 			kill(pid, SIGKILL);
 			killed = true;
-			break;
 		}
-		if (poll(p, 2, (int)left) <= 0)
+		struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+		if (poll(p, 2, exited ? 0 : 50) <= 0) {
+			if (exited)
+				break;
 			continue;
+		}
 		for (int i = 0; i < 2; i++) {
 			if (!p[i].revents)
 				continue;
 			char chunk[4096];
-			ssize_t n = read(p[i].fd, chunk, sizeof(chunk));
+			ssize_t n = read(fds[i], chunk, sizeof(chunk));
 			if (n <= 0) {
-				p[i].fd = -1;
-				open_fds--;
+				close(fds[i]);
+				fds[i] = -1;
 				continue;
 			}
 			bufs[i] = realloc(bufs[i], lens[i] + (size_t)n + 1);
@@ -148,14 +154,18 @@ static void exec_prog(const char *prog, char *const argv[], const char *input)
 			bufs[i][lens[i]] = '\0';
 		}
 	}
-	close(out[0]);
-	close(err[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (!exited)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	res.out = bufs[0];
 	res.err = bufs[1];
-	res.status = killed ? 137 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (killed)
+		res.status = 137;
+	else
+		res.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	res.seconds = (double)(now_ms() - t0) / 1000.0;
 }
 
@@ -179,6 +189,10 @@ static void ctl_argv(const char *arg, ...)
 	exec_prog(getenv("GVTGCTL"), (char **)argv, NULL);
 }
 #define ctl(...) ctl_argv(__VA_ARGS__, NULL)
+
+/* Bounds in seconds, stretched under valgrind. */
+#define assert_quick(limit)                                                               \
+	ck_assert_double_lt(res.seconds, (limit) * (getenv("GVTG_UNDER_VALGRIND") ? 20 : 1))
 
 #define assert_err_has(s) ck_assert_msg(strstr(res.err, (s)), "stderr lacks \"%s\": %s", (s), res.err)
 
@@ -233,14 +247,14 @@ START_TEST(blocked_removal_keeps_no_lock)
 	blocking_remove(UA, fifo, sizeof(fifo));
 	hook(w, "win10", "release");
 	ck_assert_int_eq(res.status, 0);
-	ck_assert_double_lt(res.seconds, 2.5);
+	assert_quick(2.5);
 	assert_err_has("still blocked after 1000 ms");
 
 	/* meanwhile: another domain starts and stops, an admin creates and removes */
 	const char *b = domain("other", DOM_B, 1, UB);
 	hook(b, "other", "prepare");
 	ck_assert_msg(res.status == 0, "%s", res.err);
-	ck_assert_double_lt(res.seconds, 1.5);
+	assert_quick(1.5);
 	kernel_made(T4, UB);
 	hook(b, "other", "release");
 	ck_assert_int_eq(res.status, 0);
@@ -249,7 +263,7 @@ START_TEST(blocked_removal_keeps_no_lock)
 	ck_assert(!fakesys_exists(fs, STATE "/" UB));
 	ctl("create", "--type", T8, UC);
 	ck_assert_msg(res.status == 0, "%s", res.err);
-	ck_assert_double_lt(res.seconds, 1.5);
+	assert_quick(1.5);
 
 	/* and the first removal was still waiting all along */
 	char got[16];
@@ -272,8 +286,9 @@ START_TEST(unreadable_config_still_releases)
 		snprintf(path, sizeof(path), "%s%s", fakesys_root(fs), GVTG_CONFIG_FILE);
 		if (kind == 0) {
 			/* UTF-16 with a byte-order mark */
+			static const char utf16[] = "\xff\xfe[\0d\0e\0f\0]\0\n\0";
 			FILE *f = fopen(path, "w");
-			fwrite("\xff\xfe[\0d\0e\0f\0]\0\n\0", 1, 16, f);
+			fwrite(utf16, 1, sizeof(utf16) - 1, f);
 			fclose(f);
 		} else if (kind == 1) {
 			FILE *f = fopen(path, "w");
@@ -333,17 +348,17 @@ START_TEST(fifo_record_never_hangs)
 		}
 		hook(w, "win10", "release");
 		ck_assert_int_eq(res.status, 0);
-		ck_assert_double_lt(res.seconds, 3);
+		assert_quick(3);
 		assert_err_has("is damaged");
 		hook(w, "win10", "reconnect");
 		ck_assert_int_eq(res.status, 0);
-		ck_assert_double_lt(res.seconds, 3);
+		assert_quick(3);
 		hook(w, "win10", "prepare");
 		ck_assert_int_eq(res.status, 1);
-		ck_assert_double_lt(res.seconds, 3);
+		assert_quick(3);
 		assert_err_has("is damaged");
 		ctl("list");
-		ck_assert_double_lt(res.seconds, 3);
+		assert_quick(3);
 		/* left as it was, the device untouched */
 		struct stat st;
 		ck_assert_int_eq(lstat(path, &st), 0);
@@ -479,7 +494,7 @@ START_TEST(held_devices_are_left_alone)
 
 	ctl("sleep", "pre");
 	ck_assert_msg(res.status == 0, "%s", res.err);
-	ck_assert_double_lt(res.seconds, 3);
+	assert_quick(3);
 	assert_err_has("removing idle vGPU " UA " before suspend: process 777 (qemu-system-x86) "
 		       "has the vGPU's VFIO node /dev/vfio/12 open");
 	ck_assert_str_eq(file(GVT "/" UA "/remove"), "");
@@ -600,9 +615,12 @@ START_TEST(made_up_uuid_never_named)
 	assert_err_has("gvtgctl: creating a vGPU: 0000:00:02.0 type i915-GVTg_V5_4 has no "
 		       "instances left");
 	/* no UUID at all in the message */
-	for (const char *p = res.err; *p; p++)
+	size_t len = strlen(res.err);
+	for (size_t i = 0; i + 36 <= len; i++) {
+		const char *p = res.err + i;
 		ck_assert_msg(!(p[8] == '-' && p[13] == '-' && p[18] == '-' && p[23] == '-'),
 			      "a UUID in: %s", res.err);
+	}
 }
 END_TEST
 

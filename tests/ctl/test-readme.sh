@@ -50,7 +50,7 @@ fail() {
 README_UUID=4b20d080-1b54-4048-85b3-a6a62d165c01
 WIN11_VGPU=6c5a1f3e-2d4b-4c8e-9f01-3a7b5c9d2e10
 DEFAULT_CONFIG=/usr/local/etc/gvtg-hook.conf
-DEFAULT_HOOK=/usr/local/libexec/gvtg-hook/gvtg-hook
+DEFAULT_HOOK=/etc/libvirt/hooks/qemu.d/50-gvtg-hook
 DEFAULT_HOOKS_DIR=/etc/libvirt/hooks
 
 # ---- the host 'gvtgctl check' looks at: everything GVT-g needs (a plain tree, since the
@@ -81,7 +81,8 @@ echo 'BOOT_IMAGE=/vmlinuz quiet' >"$host/proc/cmdline"
 # The hook passes its self-test; libvirtd (pid 1234) started after it was installed.
 printf '#!/bin/sh\nexit 0\n' >"$host/$HOOK_PATH"
 chmod 755 "$host/$HOOK_PATH"
-ln -s "$HOOK_PATH" "$host/$HOOKS_DIR/qemu.d/50-gvtg-hook"
+[[ $HOOK_PATH == "$HOOKS_DIR/qemu.d/50-gvtg-hook" ]] ||
+	ln -s "$HOOK_PATH" "$host/$HOOKS_DIR/qemu.d/50-gvtg-hook"
 printf 'cpu 1 2 3 4\nbtime %s\n' $(($(date +%s) + 3600)) >"$host/proc/stat"
 echo '1234 (libvirtd) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 17 0 1000 123456 100' \
 	>"$host/proc/1234/stat"

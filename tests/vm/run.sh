@@ -16,6 +16,8 @@
 # For the udev rule's check (all optional; without them the guest skips it):
 # GVTG_UDEV_RULE (the generated 85-gvtg-hook.rules), GVTG_RULE_GVTGCTL (the gvtgctl path
 # written into it), GVTG_CONFIG_FILE (the configuration file gvtgctl was built to read).
+# For the run under a confined libvirtd (optional): GVTG_HOOK_DIR (where the hook looks for
+# its core module), GVTG_AA_PROFILE (the hook's AppArmor profile for /usr/sbin/gvtg-hook).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -201,6 +203,8 @@ envfile=$work/guest.env
 	printf 'GVTG_UDEV_RULE=%q\n' "$udev_rule"
 	printf 'GVTG_RULE_GVTGCTL=%q\n' "${GVTG_RULE_GVTGCTL:-}"
 	printf 'GVTG_CONFIG_FILE=%q\n' "${GVTG_CONFIG_FILE:-}"
+	printf 'GVTG_HOOK_DIR=%q\n' "${GVTG_HOOK_DIR:-}"
+	printf 'GVTG_AA_PROFILE=%q\n' "${GVTG_AA_PROFILE:-}"
 	printf 'VM_KMODS=%q\n' "$kmods"
 	printf 'VM_SAMPLES=%q\n' "$samples"
 } >"$envfile"

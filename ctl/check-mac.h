@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gvtgctl check, mandatory access control: may a confined libvirt daemon execute the
+ * installed hooks, and is the hook's own AppArmor profile loaded?
+ */
+#pragma once
+
+#include <stdbool.h>
+
+struct ctl;
+
+enum mac_status {
+	MAC_PASS,
+	MAC_INFO,
+	MAC_WARN,
+	MAC_FAIL,
+};
+
+/* One result line: what was found, and the fix (NULL when there is nothing to do). */
+typedef void (*mac_report_fn)(void *data, enum mac_status status, const char *fix,
+                              const char *what);
+
+/* Report, for each running libvirtd or virtqemud confined by AppArmor, whether its
+ * profile lets it execute hooks/qemu and every entry of hooks/qemu.d (by the path a
+ * symlink resolves to, as AppArmor judges), and whether the hook's own profile is loaded.
+ * Reports nothing where AppArmor is off and no daemon is confined.  Every path is read
+ * under c's root. */
+void check_mac(struct ctl *c, mac_report_fn report, void *data);
+
+/* AppArmor's path globbing: '*' and '?' never match '/', '**' matches anything, '[...]'
+ * a character class, '{a,b}' alternatives (nested).  Exposed for the tests' sake. */
+bool mac_glob_match(const char *pattern, const char *path);
