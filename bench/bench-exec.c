@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ struct group {
 	int argc;
 	long *ns;
 	int fails;
+	long maxrss_kib;
 };
 
 static bool verbose;
@@ -70,7 +72,7 @@ static char *subst(const char *s, int index)
 }
 
 /* Run one group once; true when it ended as expected. */
-static bool run_once(const struct group *g, int index)
+static bool run_once(struct group *g, int index)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -98,9 +100,12 @@ static bool run_once(const struct group *g, int index)
 		_exit(127);
 	}
 	int st;
-	while (waitpid(pid, &st, 0) < 0)
+	struct rusage ru;
+	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
 			return false;
+	if (ru.ru_maxrss > g->maxrss_kib)
+		g->maxrss_kib = ru.ru_maxrss;
 	if (!WIFEXITED(st))
 		return false;
 	const char *want = g->argv[2];
@@ -113,15 +118,15 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void report(const char *label, long *ns, int n, int fails)
+static void report(const char *label, long *ns, int n, int fails, long maxrss_kib)
 {
 	qsort(ns, (size_t)n, sizeof(*ns), cmp_long);
 	long med = n % 2 ? ns[n / 2] : (ns[n / 2 - 1] + ns[n / 2]) / 2;
 	int p90 = (n * 9) / 10;
 	if (p90 >= n)
 		p90 = n - 1;
-	printf("%s\t%.1f\t%.1f\t%.1f\t%d\n", label, med / 1e3, ns[0] / 1e3, ns[p90] / 1e3,
-	       fails);
+	printf("%s\t%.1f\t%.1f\t%.1f\t%d\t%ld\n", label, med / 1e3, ns[0] / 1e3, ns[p90] / 1e3,
+	       fails, maxrss_kib);
 }
 
 static int parallel_round(struct group *groups, int ngroups, int workers, long *ret_ns)
@@ -230,7 +235,7 @@ int main(int argc, char **argv)
 				fails += f;
 			}
 		}
-		report("parallel", ns, runs, fails);
+		report("parallel", ns, runs, fails, 0);
 		return 0;
 	}
 
@@ -245,6 +250,6 @@ int main(int argc, char **argv)
 			}
 		}
 	for (int g = 0; g < ngroups; g++)
-		report(groups[g].argv[0], groups[g].ns, runs, groups[g].fails);
+		report(groups[g].argv[0], groups[g].ns, runs, groups[g].fails, groups[g].maxrss_kib);
 	return 0;
 }

@@ -6,9 +6,14 @@
  * create file given as the only argument.  No lock, no records, no configuration, no
  * checks: the hook's cost above this is the price of its safety and its messages.
  *
+ *   floor-prepare CREATE_FILE            the floor of prepare begin
+ *   floor-prepare --remove DEVICES_DIR   the floor of release end: write "1" to
+ *                                        DEVICES_DIR/<uuid>/remove instead
+ *
  * Exit 0 on success, 1 when any step fails.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +22,10 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
-#define INPUT_MAX ((size_t)16 * 1024 * 1024)
+#include <limits.h>
+#include <stdio.h>
+
+#define INPUT_MAX ((size_t)8 * 1024 * 1024) /* GVTG_XML_MAX */
 
 static int read_all(int fd, char **ret_buf, size_t *ret_len)
 {
@@ -58,7 +66,8 @@ static int read_all(int fd, char **ret_buf, size_t *ret_len)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
+	bool remove = argc == 3 && !strcmp(argv[1], "--remove");
+	if (argc < 2 || (argc == 3 && !remove))
 		return 2;
 	char *buf = NULL;
 	size_t len = 0;
@@ -81,9 +90,15 @@ int main(int argc, char **argv)
 	int ret = 1;
 	if (o && o->type == XPATH_STRING && o->stringval &&
 	    strlen((const char *)o->stringval) == 36) {
-		int fd = open(argv[1], O_WRONLY | O_CLOEXEC);
+		char path[PATH_MAX];
+		if (remove)
+			snprintf(path, sizeof(path), "%s/%s/remove", argv[2],
+				 (const char *)o->stringval);
+		else
+			snprintf(path, sizeof(path), "%s", argv[1]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {
-			if (write(fd, o->stringval, 36) == 36)
+			if (remove ? write(fd, "1", 1) == 1 : write(fd, o->stringval, 36) == 36)
 				ret = 0;
 			close(fd);
 		}

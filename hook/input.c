@@ -6,37 +6,45 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "early.h"
 #include "gvtg.h"
 #include "hook.h"
 
-int gvtg_hook_read_input(int fd, char **ret_buf, size_t *ret_len)
+static void drain_rest(int fd)
 {
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = malloc(cap + 1);
-	if (!buf)
-		return -ENOMEM;
+	char sink[65536];
+	ssize_t n;
+	while ((n = read(fd, sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
+		;
+}
+
+/* Read into buf[len..cap) and on, growing the heap buffer buf (which may be NULL when
+ * cap is 0).  Takes buf; on success *ret_buf is NUL-terminated. */
+static int read_heap(int fd, char *buf, size_t cap, size_t len, char **ret_buf,
+		     size_t *ret_len)
+{
 	for (;;) {
 		if (len == cap) {
-			if (cap > GVTG_XML_MAX) {
+			if (cap > GVTG_XML_MAX) { /* read one byte past the limit */
 				/* Drain the rest so libvirt's writer is not left blocked, but keep
 				 * nothing: the answer is already "too large". */
-				char sink[65536];
-				ssize_t n;
-				while ((n = read(fd, sink, sizeof(sink))) > 0 ||
-				       (n < 0 && errno == EINTR))
-					;
+				drain_rest(fd);
 				free(buf);
 				return -EFBIG;
 			}
-			cap *= 2;
-			char *nb = realloc(buf, cap + 1);
+			size_t ncap = cap ? cap * 2 : 64 * 1024;
+			if (ncap > GVTG_XML_MAX + 1)
+				ncap = GVTG_XML_MAX + 1;
+			char *nb = realloc(buf, ncap + 1);
 			if (!nb) {
 				free(buf);
 				return -ENOMEM;
 			}
 			buf = nb;
+			cap = ncap;
 		}
 		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0) {
@@ -60,4 +68,51 @@ int gvtg_hook_read_input(int fd, char **ret_buf, size_t *ret_len)
 	*ret_buf = buf;
 	*ret_len = len;
 	return 0;
+}
+
+int gvtg_hook_read_input(int fd, char **ret_buf, size_t *ret_len)
+{
+	return read_heap(fd, NULL, 0, 0, ret_buf, ret_len);
+}
+
+int gvtg_hook_read_input_into(int fd, char *first, size_t size, char **ret_buf,
+			      size_t *ret_len)
+{
+	size_t len = 0;
+	while (len < size - 1) {
+		ssize_t n = read(fd, first + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EBADF || errno == EINVAL)
+				break;
+			return -errno;
+		}
+		if (n == 0) {
+			first[len] = '\0';
+			*ret_buf = first;
+			*ret_len = len;
+			return 0;
+		}
+		len += (size_t)n;
+	}
+	if (len < size - 1) { /* no stdin */
+		first[len] = '\0';
+		*ret_buf = first;
+		*ret_len = len;
+		return 0;
+	}
+	/* Larger than the caller's buffer: go on on the heap. */
+	size_t cap = 64 * 1024;
+	while (cap < len)
+		cap *= 2;
+	if (cap > GVTG_XML_MAX + 1)
+		cap = len > GVTG_XML_MAX + 1 ? len : GVTG_XML_MAX + 1;
+	char *buf = malloc(cap + 1);
+	if (!buf) {
+		drain_rest(fd);
+		return -ENOMEM;
+	}
+	memcpy(buf, first, len);
+	return read_heap(fd, buf, cap, len, ret_buf, ret_len);
 }

@@ -143,4 +143,4 @@ char *gvtg_path_join(const char *first, ...) __attribute__((sentinel));
 int gvtg_mdev_remove_many(struct gvtg_ctx *ctx, const char (*uuids)[GVTG_UUID_STRLEN + 1],
 			  size_t n, int timeout_ms, int *ret_results);
 /* What a remove_timeout of 0 waits: the moment a removal nothing holds takes. */
-#define GVTG_REMOVE_GRACE_MS 100
+#define GVTG_REMOVE_GRACE_MS 500

@@ -22,8 +22,9 @@
 #define GVTG_UUID_STRLEN 36
 /* The namespace of our element in a domain's <metadata>. Stable: never change it. */
 #define GVTG_METADATA_NS "urn:gvtg-hook:vgpu:1"
-/* Largest domain XML the hook accepts. */
-#define GVTG_XML_MAX ((size_t)16 * 1024 * 1024)
+/* Largest domain XML the hook accepts: twice libvirt's REMOTE_STRING_MAX (4 MiB, the
+ * largest XML a client can define or read back), for what libvirtd adds when it runs. */
+#define GVTG_XML_MAX ((size_t)8 * 1024 * 1024)
 
 struct gvtg_ctx;
 

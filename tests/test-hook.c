@@ -241,12 +241,12 @@ START_TEST(untrusted_input)
 	hook_exec(fakesys_root(fs), "-closed", "win10", "started", "begin", "-", &res);
 	ck_assert_int_eq(res.status, 0);
 
-	/* 17 MiB: refused on prepare, quickly; release end still exits 0 */
+	/* 9 MiB: refused on prepare, quickly; release end still exits 0 */
 	char big[256];
 	snprintf(big, sizeof(big), "%s/big.xml", fakesys_root(fs));
 	FILE *f = fopen(big, "w");
 	fputs("<domain><name>big</name><description>", f);
-	for (int i = 0; i < 17 * 1024; i++) {
+	for (int i = 0; i < 9 * 1024; i++) {
 		char kb[1024];
 		memset(kb, 'x', sizeof(kb));
 		fwrite(kb, 1, sizeof(kb), f);
@@ -255,7 +255,7 @@ START_TEST(untrusted_input)
 	fclose(f);
 	hook_result_free(&res);
 	hook_exec(fakesys_root(fs), big, "big", "prepare", "begin", "-", &res);
-	expect_refusal("larger than 16 MiB");
+	expect_refusal("larger than 8 MiB");
 	ck_assert(res.seconds < 3.0);
 	hook_result_free(&res);
 	hook_exec(fakesys_root(fs), big, "big", "release", "end", "-", &res);

@@ -81,12 +81,16 @@ gen=$work/gen
 mkdir -p "$gen"
 generate() {
 	local mib=$((1024 * 1024))
-	domain "" "<gvtg:vgpu xmlns:gvtg='urn:gvtg-hook:vgpu:1'><gvtg:device uuid='$uuid_a' parent='$(rep $((12 * mib)) a)' type='x'/></gvtg:vgpu>" \
-		>"$gen/huge-attribute-12mib.xml"
+	# The hook reads at most 8 MiB (GVTG_XML_MAX); these stay just under it.
+	domain "" "<gvtg:vgpu xmlns:gvtg='urn:gvtg-hook:vgpu:1'><gvtg:device uuid='$uuid_a' parent='$(rep $((7 * mib)) a)' type='x'/></gvtg:vgpu>" \
+		>"$gen/huge-attribute-7mib.xml"
 	domain "" "<gvtg:vgpu xmlns:gvtg='urn:gvtg-hook:vgpu:1'><gvtg:device uuid='$uuid_a' parent='$(rep $mib 0)' type='$(rep $mib 1)'/></gvtg:vgpu>" \
 		>"$gen/huge-attribute-1mib.xml"
 	domain "" "" "$(rep $((4 * mib)) N)" >"$gen/huge-name-4mib.xml"
-	domain "<disk>$(rep $((12 * mib)) 'x')</disk>" "" >"$gen/huge-text-12mib.xml"
+	domain "<disk>$(rep $((7 * mib)) 'x')</disk>" "" >"$gen/huge-text-7mib.xml"
+	domain "" "<a>$(rep $((7 * mib / 4)) '<a/>')</a>" >"$gen/small-elements-7mib.xml"
+	domain "<hostdev mode='subsystem' type='mdev'><source><address uuid='4b20d080-1b54-4048-85b3-a6a62d165c02'/></source>$(rep $((7 * mib / 4)) '<a/>')</hostdev>" "" \
+		>"$gen/hostdev-elements-7mib.xml"
 	domain "$(for ((i = 0; i < 5000; i++)); do
 		printf "    <hostdev mode='subsystem' type='mdev'><source><address uuid='4b20d080-1b54-4048-85b3-%012x'/></source></hostdev>\n" "$i"
 	done)" "" >"$gen/hostdevs-5000.xml"
@@ -102,7 +106,13 @@ generate() {
 		>"$gen/attributes-100000.xml"
 	domain "<video $(awk 'BEGIN { for (i = 0; i < 1000; i++) printf "xmlns:p%d=\"urn:%d\" ", i, i }')/>" \
 		"" >"$gen/namespaces-1000.xml"
-	domain "<disk>$(rep $((17 * mib)) ' ')</disk>" "" >"$gen/over-16mib.xml"
+	domain "<disk>$(rep $((9 * mib)) ' ')</disk>" "" >"$gen/over-8mib.xml"
+	# 100000 attributes in UTF-16, both byte orders: refused as not UTF-8 (the raw
+	# attribute count would have seen quotes in the zero bytes)
+	domain "<video $(awk 'BEGIN { for (i = 0; i < 100000; i++) printf "a%d=\"%d\" ", i, i }')/>" "" |
+		iconv -f UTF-8 -t UTF-16LE >"$gen/attributes-100000-utf16le.xml"
+	domain "<video $(awk 'BEGIN { for (i = 0; i < 100000; i++) printf "a%d=\"%d\" ", i, i }')/>" "" |
+		iconv -f UTF-8 -t UTF-16BE >"$gen/attributes-100000-utf16be.xml"
 	domain "" "" "$(rep 300000 '&amp;')" >"$gen/many-entity-refs.xml"
 	: >"$gen/empty-file.xml"
 }
@@ -122,6 +132,8 @@ run_case() {
 	rm -rf "$tree"
 	cp -a "$template" "$tree"
 	snapshot "$tree" >"$work/before"
+	local ms0
+	ms0=$(date +%s%N)
 	local -a cmd=(timeout -s KILL "$limit" env -i PATH=/usr/bin:/bin LC_ALL=C
 		GVTG_ROOT="$tree" "$hook" hostile "$op" "$sub" -)
 	case $mode in
@@ -132,6 +144,12 @@ run_case() {
 	esac
 	total=$((total + 1))
 	local what="$label ($op $sub)"
+	local ms=$((($(date +%s%N) - ms0) / 1000000))
+	# Input in another encoding is refused outright, at once.
+	if [[ $label == *utf16* && $op == prepare ]]; then
+		((ms < 1000)) || fail "$what: took $ms ms"
+		grep -q 'not UTF-8' "$err" || fail "$what: not refused as non-UTF-8: $(cat "$err")"
+	fi
 	((SECONDS - t0 < 5)) || echo "hostile: $what took $((SECONDS - t0)) s" >&2
 	if ((rc == 137)); then
 		fail "$what: still running after $limit s"

@@ -5,7 +5,7 @@
 # starts with it through the hook, detach gives back the definition it had, and the
 # domain starts again without a vGPU.
 
-F=1f3a5c7e-0000-4000-8000-0000000000f1
+F=1f3a5c7e-0000-4000-8000-0000000000f2
 attach_dom=vm-f
 if [[ -z ${GVTGCTL:-} ]]; then
 	skipped "gvtgctl attach: gvtgctl is not built"
@@ -16,7 +16,7 @@ else
 	cat >/tmp/gvtg-vm-$attach_dom.xml <<-XML
 		<domain type='qemu'>
 		  <name>$attach_dom</name>
-		  <uuid>2b4d0000-0000-4000-8000-0000000000f0</uuid>
+		  <uuid>2b4d0000-0000-4000-8000-0000000000f2</uuid>
 		  <memory unit='MiB'>64</memory>
 		  <vcpu>1</vcpu>
 		  <os><type arch='x86_64' machine='pc'>hvm</type></os>

@@ -597,6 +597,47 @@ expect_true "the adopted vGPU is still there after the destroy" has_device "$E"
 expect_true "no record left for the adopted vGPU" no_records "$E"
 expect "remove the adopted vGPU by hand" "0" "$(probe remove "$E")"
 
+# A vGPU a running QEMU holds while its record says idle (a hot-plug libvirt runs no hook
+# for, a domain started before libvirtd was restarted): sleep pre and boot --stop look at
+# the device itself, leave it alone, say who holds it, and return promptly.
+H=1f3a5c7e-0000-4000-8000-0000000000f1
+if [[ -n ${GVTGCTL:-} && -x $GVTGCTL ]]; then
+	define vm-h 2b4d0000-0000-4000-8000-0000000000f1 "$H:mtty:mtty-1"
+	if out=$(virsh start vm-h 2>&1); then
+		pass "virsh start vm-h"
+	else
+		fail "virsh start vm-h: $out"
+	fi
+	printf 'origin=boot\ndomain_name=\ndomain_uuid=\nparent=mtty\ntype=mtty-1\ntime=1\n' \
+		>"/run/gvtg-hook/$H"
+	printf '[sleep]\nremove_idle = yes\n[hook]\nremove_timeout = 2\n' >/tmp/gvtg-held.conf
+	for cmd in "sleep pre" "boot --stop"; do
+		t0=$(date +%s)
+		# shellcheck disable=SC2086
+		out=$(timeout 60 "$GVTGCTL" --config /tmp/gvtg-held.conf $cmd 2>&1)
+		took=$(($(date +%s) - t0))
+		echo "gvtgctl $cmd: $out"
+		expect_true "gvtgctl $cmd names the QEMU that holds the vGPU" \
+			contains "$out" "$H" "has the vGPU's VFIO node" "qemu"
+		expect_true "gvtgctl $cmd returned within 10 s ($took s)" test "$took" -le 10
+		expect_true "gvtgctl $cmd left the held vGPU in place" has_device "$H"
+		expect "vm-h still runs after gvtgctl $cmd" "running" "$(state vm-h)"
+		expect "no gvtgctl process left after $cmd" "" "$(pgrep -x gvtgctl || true)"
+	done
+	rm -f /run/gvtg-hook/sleep
+	if out=$(virsh destroy vm-h 2>&1); then pass "virsh destroy vm-h"; else fail "virsh destroy vm-h: $out"; fi
+	expect_true "vm-h's boot vGPU stays after the stop" has_device "$H"
+	if out=$("$GVTGCTL" remove "$H" 2>&1) && no_device "$H"; then
+		pass "gvtgctl remove $H once QEMU let go"
+	else
+		fail "gvtgctl remove $H: $out"
+		probe remove "$H" >/dev/null
+	fi
+	rm -f /tmp/gvtg-held.conf
+else
+	skipped "held vGPU checks: gvtgctl is not built"
+fi
+
 . "$(dirname "${BASH_SOURCE[0]}")/guest-attach.sh" # gvtgctl attach/detach, then starts
 expect "no mdev devices left at the end" "" "$(probe devices)"
 expect "no records left at the end" "" "$(find /run/gvtg-hook -mindepth 1 -maxdepth 1 \
