@@ -186,6 +186,12 @@ static void print_json(const struct ctl_check_report *rp)
 	       rp->worst == CTL_CHECK_FAIL ? "false" : "true");
 }
 
+/* For the checks in other files (check-mdevctl.c), under one id. */
+static void report_line(void *rp, int st, const char *fix, const char *what)
+{
+	report(rp, "mdevctl", (enum ctl_check_status)st, fix, "%s", what);
+}
+
 /* ---- the iGPU and its generation ------------------------------------------------ */
 
 enum support {
@@ -882,6 +888,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	check_mac(c, check_mac_report, &rp);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
+	ctl_check_mdevctl(c, report_line, &rp);
 
 	if (rp.err < 0) {
 		report_free(&rp);

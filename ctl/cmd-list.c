@@ -318,17 +318,22 @@ static int check_parent(struct ctl *c, const char *what, const char *parent)
 }
 
 static int parse_json_only(struct ctl *c, int argc, char **argv, const char *synopsis,
-			   int *ret_optind)
+			   int *ret_optind, bool *ret_defined)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "defined", no_argument, NULL, OPT_FIRST_COMMAND_OPTION },
 		{ 0 },
 	};
 	int opt, exit_code;
 	while ((opt = ctl_next_option(c, argc, argv, "", options, synopsis, &exit_code)) > 0)
 		if (opt == OPT_JSON)
 			c->json = true;
+		else if (opt == OPT_FIRST_COMMAND_OPTION && ret_defined)
+			*ret_defined = true;
+		else if (opt == OPT_FIRST_COMMAND_OPTION)
+			return ctl_usage_error("--defined is an option of 'list' only");
 	if (opt == 0)
 		return exit_code;
 	*ret_optind = optind;
@@ -338,7 +343,35 @@ static int parse_json_only(struct ctl *c, int argc, char **argv, const char *syn
 enum {
 	OPT_LIST_UUID = OPT_FIRST_COMMAND_OPTION,
 	OPT_LIST_PARENT,
+	OPT_LIST_DEFINED,
 };
+
+static void free_tables(struct libscols_table **tables, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		scols_unref_table(tables[i]);
+}
+
+/* Keep the rows of a table whose first two columns (UUID, PARENT) pass the filter. */
+static void filter_rows(struct libscols_table *tb, const struct list_filter *f)
+{
+	if (!f->uuid[0] && !f->parent)
+		return;
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *ln, *drop = NULL;
+	while (it && scols_table_next_line(tb, it, &ln) == 0) {
+		if (drop)
+			scols_table_remove_line(tb, drop);
+		struct libscols_cell *u = scols_line_get_cell(ln, 0);
+		struct libscols_cell *p = scols_line_get_cell(ln, 1);
+		const char *uuid = u ? scols_cell_get_data(u) : NULL;
+		const char *parent = p ? scols_cell_get_data(p) : NULL;
+		drop = filter_vgpu(f, uuid ? uuid : "", parent) ? NULL : ln;
+	}
+	if (drop)
+		scols_table_remove_line(tb, drop);
+	scols_free_iter(it);
+}
 
 int cmd_list(struct ctl *c, int argc, char **argv)
 {
@@ -347,9 +380,11 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "uuid", required_argument, NULL, OPT_LIST_UUID },
 		{ "parent", required_argument, NULL, OPT_LIST_PARENT },
+		{ "defined", no_argument, NULL, OPT_LIST_DEFINED },
 		{ 0 },
 	};
 	struct list_filter f = { 0 };
+	bool defined = false;
 	int opt, exit_code;
 	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0) {
 		if (opt == OPT_LIST_UUID) {
@@ -359,6 +394,8 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 			f.no_types = true;
 		} else if (opt == OPT_LIST_PARENT) {
 			f.parent = optarg;
+		} else if (opt == OPT_LIST_DEFINED) {
+			defined = true;
 		}
 	}
 	if (opt == 0)
@@ -380,26 +417,39 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 		gvtg_config_free(cfg);
 	}
 
-	struct libscols_table *tables[2];
+	/* --defined: mdevctl's definitions only; else the types, the vGPUs and the
+	 * definitions, each narrowed by --uuid and --parent. */
+	struct libscols_table *tables[3];
 	size_t n = 0;
-	if (!f.no_types) {
-		if (types_table(c, f.parent, &tables[n]) < 0)
+	if (!defined) {
+		if (!f.no_types) {
+			if (types_table(c, f.parent, &tables[n]) < 0)
+				return CTL_EXIT_FAILURE;
+			n++;
+		}
+		if (vgpus_table(c, &f, &tables[n]) < 0) {
+			free_tables(tables, n);
 			return CTL_EXIT_FAILURE;
+		}
 		n++;
 	}
-	if (vgpus_table(c, &f, &tables[n]) < 0) {
-		for (size_t i = 0; i < n; i++)
-			scols_unref_table(tables[i]);
+	if (ctl_definitions_table(c, &tables[n]) < 0) {
+		free_tables(tables, n);
 		return CTL_EXIT_FAILURE;
 	}
+	filter_rows(tables[n], &f);
 	n++;
-	if (f.uuid[0] && scols_table_is_empty(tables[n - 1])) {
+	if (f.uuid[0]) {
+		bool any = false;
 		for (size_t i = 0; i < n; i++)
-			scols_unref_table(tables[i]);
-		ctl_error("listing vGPU %s: no such vGPU (none active, none to create at boot). "
-			  "'gvtgctl list' shows them all",
-			  f.uuid);
-		return CTL_EXIT_FAILURE;
+			any = any || !scols_table_is_empty(tables[i]);
+		if (!any) {
+			free_tables(tables, n);
+			ctl_error("listing vGPU %s: no such vGPU (none active, none to create at "
+				  "boot, no definition). 'gvtgctl list' shows them all",
+				  f.uuid);
+			return CTL_EXIT_FAILURE;
+		}
 	}
 	return ctl_tables_print(c, tables, n) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
@@ -407,7 +457,7 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 int cmd_types(struct ctl *c, int argc, char **argv)
 {
 	int first = 0;
-	int r = parse_json_only(c, argc, argv, "gvtgctl types [PARENT] [--json]", &first);
+	int r = parse_json_only(c, argc, argv, "gvtgctl types [PARENT] [--json]", &first, NULL);
 	if (r != CTL_CONTINUE)
 		return r;
 	if (argc - first > 1)

@@ -82,5 +82,7 @@ int cmd_remove(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 
 	r = gvtg_vgpu_remove(c->ctx, c->cfg, uuid, force ? GVTG_REMOVE_FORCE : 0);
+	if (r >= 0)
+		ctl_note_removed_definition(c, uuid);
 	return r < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }

@@ -216,3 +216,16 @@ struct ctl_check_report;
 void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
 		      const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp);
+
+/* ---- definitions: mdevctl's persistent vGPUs (definitions.c, check-mdevctl.c) ---- */
+
+/* The "definitions" table of gvtgctl list: every definition, active or not, with its
+ * origin (mdevctl auto, mdevctl manual) and its file.  Damaged files are listed and
+ * named on stderr. */
+int ctl_definitions_table(struct ctl *c, struct libscols_table **ret_tb);
+/* After gvtgctl remove: say that an auto definition brings the vGPU back. */
+void ctl_note_removed_definition(struct ctl *c, const char *uuid);
+/* gvtgctl check's lines about mdevctl's udev rule and other hooks that handle mdevs.
+ * status: 0 PASS, 1 INFO, 2 WARN, 3 FAIL. */
+typedef void (*ctl_check_add_fn)(void *rp, int status, const char *fix, const char *what);
+void ctl_check_mdevctl(struct ctl *c, ctl_check_add_fn add, void *rp);

@@ -109,7 +109,7 @@ _gvtgctl()
 	local words_for=''
 	case $cmd in
 	'') words_for="$globals $commands" ;;
-	list) words_for='--json --uuid --parent' ;;
+	list) words_for='--json --uuid --parent --defined' ;;
 	check) words_for='--json' ;;
 	types) words_for="--json $(_gvtgctl_parents "$root")" ;;
 	create) words_for='--parent --type' ;;

@@ -17,13 +17,14 @@
 /* Every command: its synopsis, what it does, and its own options, for --help and
  * 'gvtgctl help COMMAND'.  The order is the order of the usage. */
 static const struct ctl_command commands[] = {
-	{ "list", cmd_list, true, "list [--uuid UUID] [--parent PARENT] [--json]",
-	  "parents, their types, and the vGPUs with their owners",
+	{ "list", cmd_list, true, "list [--uuid UUID] [--parent PARENT] [--defined] [--json]",
+	  "parents, their types, the vGPUs with their owners, definitions",
 	  "Show every mdev parent with its vGPU types, and every vGPU: the active ones with\n"
-	  "the domain that holds them, and the boot vGPUs of the configuration that are not\n"
-	  "created yet.",
+	  "the domain that holds them, the boot vGPUs of the configuration that are not\n"
+	  "created yet, and mdevctl's definitions.",
 	  "  --uuid UUID       only this vGPU\n"
-	  "  --parent PARENT   only this parent's types and vGPUs\n"
+	  "  --parent PARENT   only this parent's types, vGPUs and definitions\n"
+	  "  --defined         only mdevctl's definitions\n"
 	  "  --json            one JSON object instead of tables\n" },
 	{ "types", cmd_types, true, "types [PARENT] [--json]", "the vGPU types a parent offers",
 	  "Show the vGPU types of every parent, or of PARENT: instances left, resolution,\n"

@@ -113,6 +113,24 @@ static const struct gvtg_cause_row table[] = {
 	{ GVTG_CAUSE_REMOVE_FAILED, GVTG_DIAG_ERROR, "remove-failed",
 	  "the kernel refused to remove it: {errno} ({strerror})",
 	  "Check 'dmesg', then remove it with 'gvtgctl remove {uuid}'" },
+	{ GVTG_CAUSE_DEFINITION_CONFLICT, GVTG_DIAG_ERROR, "definition-conflict",
+	  "the {source} asks for {detail}, but its definition {file} gives {parent} type {type}",
+	  "Say it in one place: change the {source} or the definition ('mdevctl modify "
+	  "--uuid {uuid}')" },
+	{ GVTG_CAUSE_DEFINITION_TWO_PARENTS, GVTG_DIAG_ERROR, "definition-two-parents",
+	  "it is defined under two parents: {file} and {detail}",
+	  "Undefine one: 'mdevctl undefine --uuid {uuid} --parent PARENT'" },
+	{ GVTG_CAUSE_DEFINITION_DAMAGED, GVTG_DIAG_ERROR, "definition-damaged",
+	  "its definition {file} is damaged: {detail}{[ ({strerror})]}",
+	  "Fix the file, or remove it with 'mdevctl undefine --uuid {uuid}'" },
+	{ GVTG_CAUSE_DEFINITION_START, GVTG_DIAG_ERROR, "definition-start-failed",
+	  "starting its definition {file} ({parent} type {type}) failed: {detail}{[ "
+	  "({strerror})]}",
+	  "Check the definition ('mdevctl list --defined --uuid {uuid}') against 'gvtgctl "
+	  "types {parent}'" },
+	{ GVTG_CAUSE_DEFINITION_STOP, GVTG_DIAG_ERROR, "definition-stop-failed",
+	  "stopping it through mdevctl failed: {detail}",
+	  "Stop it with 'mdevctl stop --uuid {uuid}'" },
 	{ GVTG_CAUSE_LOCK_TIMEOUT, GVTG_DIAG_ERROR, "lock-timeout",
 	  "the lock /{state}/lock was still held after {timeout_s} s by another gvtg-hook or "
 	  "gvtgctl",

@@ -210,6 +210,7 @@ enum gvtg_source {
 	GVTG_SOURCE_CONFIG_DEVICE,
 	GVTG_SOURCE_CONFIG_DEFAULT,
 	GVTG_SOURCE_AUTO,
+	GVTG_SOURCE_DEFINITION, /* mdevctl's definition of the UUID (mdevctl.c) */
 };
 
 struct gvtg_placement {
@@ -237,6 +238,7 @@ enum gvtg_origin {
 	GVTG_ORIGIN_ADOPTED,    /* existed before the domain started: never removed by the hook */
 	GVTG_ORIGIN_MANUAL,     /* made by an admin with gvtgctl create */
 	GVTG_ORIGIN_BOOT,       /* made at boot from the configuration */
+	GVTG_ORIGIN_DEFINED,    /* started from its mdevctl definition for a domain: stopped again */
 };
 
 struct gvtg_record {
@@ -325,6 +327,12 @@ enum gvtg_cause {
 	GVTG_CAUSE_NO_SUCH_VGPU,        /* gvtgctl remove of a UUID that does not */
 	GVTG_CAUSE_REMOVE_BLOCKED,      /* still blocked after remove_timeout: pending */
 	GVTG_CAUSE_REMOVE_FAILED,
+	/* mdevctl's definitions (mdevctl.c) */
+	GVTG_CAUSE_DEFINITION_CONFLICT, /* metadata or [uuid] section says otherwise */
+	GVTG_CAUSE_DEFINITION_TWO_PARENTS,
+	GVTG_CAUSE_DEFINITION_DAMAGED,
+	GVTG_CAUSE_DEFINITION_START,    /* mdevctl start failed or timed out, an attr refused */
+	GVTG_CAUSE_DEFINITION_STOP,     /* mdevctl stop failed */
 	/* state, configuration, input */
 	GVTG_CAUSE_LOCK_TIMEOUT,
 	GVTG_CAUSE_LOCK_FAILED,
@@ -466,6 +474,7 @@ enum gvtg_release_action {
 	GVTG_RELEASE_ACTION_REMOVE,     /* remove the device and its record (or keep: config) */
 	GVTG_RELEASE_ACTION_DROP,       /* drop the record, the device stays */
 	GVTG_RELEASE_ACTION_IDLE,       /* the device stays, its record says idle */
+	GVTG_RELEASE_ACTION_STOP,       /* stop it like `mdevctl stop`: the definition stays */
 };
 enum gvtg_release_action gvtg_origin_release_action(enum gvtg_origin o);
 
@@ -518,3 +527,100 @@ int gvtg_device_holder(struct gvtg_ctx *ctx, const char *uuid, long *ret_pid,
  * (xmlParserErrors, -1 unknown) and line; 0 when the failure was another one (then
  * gvtg_domain_parse_error() has our own words). */
 int gvtg_domain_parse_where(int *ret_line);
+
+/* ---- definitions: mdevctl's persistent vGPUs (mdevctl.c) ------------------- */
+
+/*
+ * A definition is the file etc/mdevctl.d/<parent>/<uuid> (relative to the root) that
+ * mdevctl, `virsh nodedev-define` and virt-manager write: JSON
+ * {"mdev_type": "...", "start": "auto"|"manual", "attrs": [{"name": "value"}, ...]}.
+ * It speaks for one UUID: it gives that vGPU's parent and type, and the attributes to
+ * write, in order, once the device exists.
+ */
+#define GVTG_DEFINITIONS_DIR "etc/mdevctl.d"
+#define GVTG_DEFINITION_MAX ((size_t)64 * 1024) /* larger files are refused */
+#define GVTG_DEFINITION_ATTRS_MAX 64
+
+struct gvtg_definition_attr {
+	char *name;     /* a sysfs attribute of the device: one path component */
+	char *value;    /* the bytes written (a JSON number: its text) */
+};
+
+struct gvtg_definition {
+	char uuid[GVTG_UUID_STRLEN + 1];
+	char *parent;           /* the directory name */
+	char *type;             /* mdev_type */
+	bool autostart;         /* "start": "auto" (mdevctl starts it when the parent registers) */
+	struct gvtg_definition_attr *attrs;
+	size_t n_attrs;
+	char *path;             /* relative to the root, e.g. "etc/mdevctl.d/mtty/<uuid>" */
+	/* gvtg_definition_find() -ENOTUNIQ: the second parent that defines the UUID (the
+	 * first is parent).  -EBADMSG: path is the damaged file and error says why. */
+	char *other_parent;
+	char error[160];
+};
+
+/* Parse a definition's JSON (strict: RFC 8259, nesting at most 8 deep).  Fills type,
+ * autostart and attrs of ret_def; -EBADMSG with ret_def->error set when it is not a
+ * definition (ret_def is then cleared of everything else). */
+int gvtg_definition_parse(const char *json, size_t len, struct gvtg_definition *ret_def);
+/* The definition of a UUID under any parent.  -ENOENT: none.  -ENOTUNIQ: defined under
+ * two parents (ret_def: parent, other_parent, path).  -EBADMSG: the file is damaged, not
+ * a regular file, or larger than GVTG_DEFINITION_MAX (ret_def: path, error).  On these
+ * two errors ret_def must be cleared by the caller. */
+int gvtg_definition_find(struct gvtg_ctx *ctx, const char *uuid, struct gvtg_definition *ret_def);
+/* Every definition, sorted by UUID then parent; a damaged file is listed with type NULL
+ * and error set.  No etc/mdevctl.d is an empty list. */
+int gvtg_definitions_list(struct gvtg_ctx *ctx, struct gvtg_definition **ret_defs,
+			  size_t *ret_n);
+void gvtg_definition_clear(struct gvtg_definition *d);
+void gvtg_definitions_free(struct gvtg_definition *defs, size_t n);
+/* "mdevctl auto" or "mdevctl manual": what gvtgctl and the messages call its origin. */
+const char *gvtg_definition_origin(const struct gvtg_definition *d);
+
+/* Where the domain's metadata or the configuration's [<uuid>] section names a parent or
+ * type other than the definition's: -EEXIST with ret_conflict filled (the first one found,
+ * metadata first).  The configuration's [defaults] and the automatic choice never
+ * conflict: the definition outranks them. */
+struct gvtg_definition_conflict {
+	enum gvtg_source source;        /* GVTG_SOURCE_METADATA or GVTG_SOURCE_CONFIG_DEVICE */
+	const char *what;               /* "parent" or "type" */
+	const char *theirs;             /* the value there (points into dom or cfg) */
+	const char *ours;               /* the definition's (points into the definition) */
+};
+int gvtg_definition_check(const struct gvtg_definition *def, const struct gvtg_domain *dom,
+			  const struct gvtg_config *cfg, struct gvtg_definition_conflict *ret_conflict);
+
+/*
+ * Which mdevctl runs.  GVTG_MDEVCTL set: that program (an absolute path), or none when
+ * it is empty.  Not set: under the root "/" the first of /usr/sbin/mdevctl,
+ * /usr/bin/mdevctl, /sbin/mdevctl, /bin/mdevctl that is executable; under any other root
+ * none, so that a test root never makes the host's mdevctl act on the host's /sys.
+ * Returns 1 and the path, 0 when none is to be used (then sysfs is written directly).
+ */
+int gvtg_mdevctl_find(struct gvtg_ctx *ctx, char **ret_path);
+
+/* Start a definition: `mdevctl start --uuid U --parent P` when gvtg_mdevctl_find() gives
+ * one (its callouts and notifiers run, it writes the attrs), in a child process killed
+ * after timeout_ms; else create it in sysfs and write each attr in order to
+ * <device>/<attr>.  A failure leaves the device not active (a device this call made is
+ * removed again).  -ETIMEDOUT, -ENOENT, the kernel's -errno, or -EPROTO when mdevctl
+ * exited non-zero; detail (may be NULL) gets mdevctl's last error line or the attr
+ * that was refused. */
+int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+			  int timeout_ms, char *detail, size_t detail_size);
+/* Write the definition's attrs in order to the device's sysfs attributes; on a refusal
+ * the device is removed again (bounded by timeout_ms) and detail names the attr. */
+int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+				int timeout_ms, char *detail, size_t detail_size);
+/* The lifecycle's step for a UUID that is not active: its definition, checked against
+ * the domain's metadata (by_hand: the command line) and the configuration's [<uuid>]
+ * section.  0: none; 1: ret_def filled; < 0: refused and reported through d
+ * (definition-conflict, definition-two-parents, definition-damaged). */
+int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
+			   const struct gvtg_config *cfg, const char *uuid, bool by_hand,
+			   struct gvtg_diag *d, struct gvtg_definition *ret_def);
+/* Stop it: `mdevctl stop --uuid U`, or write 1 to its remove; the definition stays.
+ * -ETIMEDOUT when still not gone after timeout_ms. */
+int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms, char *detail,
+			 size_t detail_size);

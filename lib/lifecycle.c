@@ -20,6 +20,7 @@ static const enum gvtg_release_action release_actions[] = {
 	[GVTG_ORIGIN_ADOPTED] = GVTG_RELEASE_ACTION_DROP,
 	[GVTG_ORIGIN_MANUAL] = GVTG_RELEASE_ACTION_IDLE,
 	[GVTG_ORIGIN_BOOT] = GVTG_RELEASE_ACTION_IDLE,
+	[GVTG_ORIGIN_DEFINED] = GVTG_RELEASE_ACTION_STOP,
 };
 
 enum gvtg_release_action gvtg_origin_release_action(enum gvtg_origin o)
@@ -257,10 +258,50 @@ static int create_device(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 		no_room_reason(ctx, parent, type, d->detail, sizeof(d->detail));
 		return report(ctx, d, GVTG_CAUSE_NO_INSTANCES, -ENOSPC);
 	}
+	if (!uuid)
+		return 0; /* checks only: mdevctl creates it */
 	r = gvtg_mdev_create(ctx, parent, type, uuid);
 	if (r < 0)
 		return explain_create(ctx, d, cfg, parent, type, r);
 	return 0;
+}
+
+/* A vGPU that mdevctl defines: through mdevctl when there is one (its callouts run, it
+ * writes the attrs); else created like any other, then given its attrs in order.  A
+ * failure leaves it not active (mdevctl.c undoes its part). */
+static int start_defined(struct gvtg_ctx *ctx, struct gvtg_diag *d,
+			 const struct gvtg_config *cfg, const struct gvtg_definition *def,
+			 const char *model, bool by_hand)
+{
+	int timeout = cfg ? cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
+	char file[sizeof(d->file)];
+	copy(file, sizeof(file), d->file);
+	_cleanup_free_ char *mdevctl = NULL;
+	int r = gvtg_mdevctl_find(ctx, &mdevctl);
+	if (r == 0)
+		r = create_device(ctx, d, cfg, def->parent, def->type, model,
+				  GVTG_SOURCE_DEFINITION, by_hand, def->uuid);
+	else if (r > 0)
+		r = create_device(ctx, d, cfg, def->parent, def->type, model,
+				  GVTG_SOURCE_DEFINITION, by_hand, NULL);
+	if (r < 0)
+		return r;
+	d->detail[0] = '\0';
+	if (mdevctl)
+		r = gvtg_definition_start(ctx, def, timeout, d->detail, sizeof(d->detail));
+	else
+		r = gvtg_definition_apply_attrs(ctx, def, timeout, d->detail, sizeof(d->detail));
+	if (r >= 0)
+		return 0;
+	diag_place(d, def->parent, def->type);
+	copy(d->file, sizeof(d->file), file);
+	/* mdevctl's own words, or what was refused and the errno's (the table's words) */
+	d->err = r == -EPROTO || r == -ETIMEDOUT ? 0 : -r;
+	d->timeout_ms = timeout;
+	if (r == -ETIMEDOUT)
+		snprintf(d->detail, sizeof(d->detail), "%s did not finish within %d ms and was "
+			 "killed", mdevctl ? mdevctl : "mdevctl", timeout);
+	return report(ctx, d, GVTG_CAUSE_DEFINITION_START, r);
 }
 
 /* ---- reading records ------------------------------------------------------------------ */
@@ -308,6 +349,7 @@ struct step {
 	enum step_kind kind;
 	char uuid[GVTG_UUID_STRLEN + 1];
 	bool had_record;
+	bool defined;   /* started from its definition: stopped like mdevctl stop */
 	struct gvtg_record old;
 };
 
@@ -334,7 +376,19 @@ static int claim_existing(struct acquire *a, const struct gvtg_hostdev *hd,
 	struct gvtg_diag d;
 	gvtg_diag_init(&d, GVTG_OP_USE, u, a->dom->name);
 	struct gvtg_placement p = { 0 };
-	int r = gvtg_placement_resolve(a->ctx, a->dom, a->cfg, u, &p);
+	/* A definition outranks [defaults] and automatic (mdevctl started an auto one). */
+	struct gvtg_definition def = { 0 };
+	int r = gvtg_definition_lookup(a->ctx, a->dom, a->cfg, u, false, &d, &def);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		p.parent = TAKE_PTR(def.parent);
+		p.type = TAKE_PTR(def.type);
+		p.parent_source = p.type_source = GVTG_SOURCE_DEFINITION;
+		gvtg_definition_clear(&def);
+	} else {
+		r = gvtg_placement_resolve(a->ctx, a->dom, a->cfg, u, &p);
+	}
 	/* Only an explicit choice can contradict what exists; "automatic" fits anything. */
 	bool bad_type = r >= 0 && p.type_source != GVTG_SOURCE_AUTO && dev->type &&
 			strcmp(p.type, dev->type) != 0;
@@ -415,8 +469,24 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 	bool keep_origin = had_record && gvtg_origin_release_action(old.origin) ==
 						  GVTG_RELEASE_ACTION_IDLE;
 
+	/* A definition speaks for its UUID (mdevctl.c): started from it, or refused. */
+	struct gvtg_definition def = { 0 };
+	int defined = keep_origin ? 0
+				  : gvtg_definition_lookup(a->ctx, a->dom, a->cfg, u, false, &d, &def);
+	if (defined < 0) {
+		gvtg_record_clear(&old);
+		return defined;
+	}
+	char def_file[sizeof(d.file)];
+	copy(def_file, sizeof(def_file), d.file);
 	struct gvtg_placement p = { 0 };
-	if (keep_origin && old.parent && old.type) {
+	if (defined) {
+		r = start_defined(a->ctx, &d, a->cfg, &def, hd->model, false);
+		p.parent = TAKE_PTR(def.parent);
+		p.type = TAKE_PTR(def.type);
+		p.parent_source = p.type_source = GVTG_SOURCE_DEFINITION;
+		gvtg_definition_clear(&def);
+	} else if (keep_origin && old.parent && old.type) {
 		p.parent = strdup(old.parent);
 		p.type = strdup(old.type);
 		p.parent_source = p.type_source = GVTG_SOURCE_CONFIG_DEVICE;
@@ -434,7 +504,7 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 					  m ? m->type : NULL);
 		}
 	}
-	if (r >= 0)
+	if (r >= 0 && !defined)
 		r = create_device(a->ctx, &d, a->cfg, p.parent, p.type, hd->model, p.type_source,
 				  false, u);
 	if (r < 0) {
@@ -444,8 +514,11 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 	}
 	copy(st->uuid, sizeof(st->uuid), u);
 	st->kind = STEP_CREATED;
+	st->defined = defined > 0;
 
-	struct gvtg_record rec = { .origin = keep_origin ? old.origin : GVTG_ORIGIN_CREATED };
+	struct gvtg_record rec = { .origin = keep_origin ? old.origin
+					     : defined   ? GVTG_ORIGIN_DEFINED
+							 : GVTG_ORIGIN_CREATED };
 	copy(rec.uuid, sizeof(rec.uuid), u);
 	rec.parent = p.parent;
 	rec.type = p.type;
@@ -463,8 +536,9 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 		gvtg_placement_clear(&p);
 		return report(a->ctx, &d, GVTG_CAUSE_RECORD_WRITE, r); /* rollback removes it */
 	}
-	snprintf(d.detail, sizeof(d.detail), "(%s %s%s%s)", p.parent, p.type,
-		 keep_origin ? ", " : "", keep_origin ? gvtg_origin_to_string(rec.origin) : "");
+	snprintf(d.detail, sizeof(d.detail), "(%.60s %.60s%s%s%.120s)", p.parent, p.type,
+		 keep_origin || defined ? ", " : "",
+		 keep_origin ? gvtg_origin_to_string(rec.origin) : "", defined ? def_file : "");
 	report(a->ctx, &d, GVTG_CAUSE_DONE_CREATED, 0);
 	gvtg_placement_clear(&p);
 	return 0;
@@ -519,7 +593,12 @@ static void rollback(struct acquire *a, struct step *steps, size_t n)
 		int r = 0;
 		switch (st->kind) {
 		case STEP_CREATED:
-			r = gvtg_mdev_remove_bounded(a->ctx, st->uuid, timeout);
+			/* A defined one is stopped as mdevctl would (its callouts see it);
+			 * whatever mdevctl says, it must not stay. */
+			r = st->defined ? gvtg_definition_stop(a->ctx, st->uuid, timeout, NULL, 0)
+					: -EAGAIN;
+			if (r < 0 && r != -ENOENT && r != -ETIMEDOUT)
+				r = gvtg_mdev_remove_bounded(a->ctx, st->uuid, timeout);
 			if (r < 0 && r != -ENOENT) {
 				d.err = -r;
 				d.timeout_ms = timeout;
@@ -646,6 +725,36 @@ static void finish_removals(struct gvtg_ctx *ctx, enum gvtg_op op, const char *d
 	}
 }
 
+/* Release of a vGPU started from its definition: stopped as `mdevctl stop` does (its
+ * callouts run), the definition stays.  When mdevctl fails, sysfs: it must not stay. */
+static int stop_defined(struct gvtg_ctx *ctx, struct gvtg_diag *d, struct gvtg_record *rec,
+			int timeout, int *ret_failed)
+{
+	int r = gvtg_definition_stop(ctx, rec->uuid, timeout, d->detail, sizeof(d->detail));
+	if (r < 0 && r != -ENOENT && r != -ETIMEDOUT) {
+		report(ctx, d, GVTG_CAUSE_DEFINITION_STOP, r);
+		r = gvtg_mdev_remove_bounded(ctx, rec->uuid, timeout);
+	}
+	if (r >= 0 || r == -ENOENT) {
+		r = gvtg_record_delete(ctx, rec->uuid);
+		copy(d->detail, sizeof(d->detail), "(stopped; its definition stays)");
+		if (r >= 0)
+			report(ctx, d, GVTG_CAUSE_DONE_REMOVED, 0);
+		return r;
+	}
+	(*ret_failed)++;
+	d->err = -r;
+	d->timeout_ms = timeout;
+	if (r == -ETIMEDOUT) {
+		rec->remove_pending = true;
+		(void)gvtg_record_write(ctx, rec);
+		report(ctx, d, GVTG_CAUSE_REMOVE_BLOCKED, r);
+	} else {
+		report(ctx, d, GVTG_CAUSE_REMOVE_FAILED, r);
+	}
+	return 0;
+}
+
 int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		 const struct gvtg_config *cfg)
 {
@@ -676,7 +785,8 @@ int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		struct gvtg_diag d;
 		gvtg_diag_init(&d, GVTG_OP_RELEASE, rec->uuid, dom->name);
 		enum gvtg_release_action act = gvtg_origin_release_action(rec->origin);
-		if (act == GVTG_RELEASE_ACTION_REMOVE && cfg && cfg->release == GVTG_RELEASE_KEEP)
+		if ((act == GVTG_RELEASE_ACTION_REMOVE || act == GVTG_RELEASE_ACTION_STOP) && cfg &&
+		    cfg->release == GVTG_RELEASE_KEEP)
 			act = GVTG_RELEASE_ACTION_IDLE;
 		if (act == GVTG_RELEASE_ACTION_REMOVE && n_remove == MAX_VGPUS)
 			act = GVTG_RELEASE_ACTION_IDLE; /* more than one domain can have */
@@ -684,6 +794,9 @@ int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		case GVTG_RELEASE_ACTION_REMOVE:
 			idx[n_remove++] = i;
 			continue;
+		case GVTG_RELEASE_ACTION_STOP:
+			r = stop_defined(ctx, &d, rec, timeout, &failed);
+			break;
 		case GVTG_RELEASE_ACTION_DROP:
 			r = gvtg_record_delete(ctx, rec->uuid);
 			if (r >= 0)
@@ -913,13 +1026,27 @@ static int create_locked(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, en
 	struct gvtg_domain dom = { .meta = &meta, .n_meta = 1 };
 	copy(meta.uuid, sizeof(meta.uuid), uuid);
 	struct gvtg_placement p = { 0 };
-	r = gvtg_placement_resolve(ctx, parent || type ? &dom : NULL, cfg, uuid, &p);
-	if (r < 0) {
-		explain_placement(ctx, &d, cfg, &p, r, true, parent, type);
-		gvtg_placement_clear(&p);
-		return r;
+	/* A definition speaks for its UUID: started from it, or refused (mdevctl.c). */
+	struct gvtg_definition def = { 0 };
+	int defined = gvtg_definition_lookup(ctx, parent || type ? &dom : NULL, cfg, uuid, true,
+					     &d, &def);
+	if (defined < 0)
+		return defined;
+	if (defined) {
+		r = start_defined(ctx, &d, cfg, &def, NULL, true);
+		p.parent = TAKE_PTR(def.parent);
+		p.type = TAKE_PTR(def.type);
+		p.parent_source = p.type_source = GVTG_SOURCE_DEFINITION;
+		gvtg_definition_clear(&def);
+	} else {
+		r = gvtg_placement_resolve(ctx, parent || type ? &dom : NULL, cfg, uuid, &p);
+		if (r < 0) {
+			explain_placement(ctx, &d, cfg, &p, r, true, parent, type);
+			gvtg_placement_clear(&p);
+			return r;
+		}
+		r = create_device(ctx, &d, cfg, p.parent, p.type, NULL, p.type_source, true, uuid);
 	}
-	r = create_device(ctx, &d, cfg, p.parent, p.type, NULL, p.type_source, true, uuid);
 	if (r < 0) {
 		gvtg_placement_clear(&p);
 		return r;

@@ -20,6 +20,8 @@ const char *gvtg_source_to_string(enum gvtg_source s)
 		return "configuration [defaults]";
 	case GVTG_SOURCE_AUTO:
 		return "automatic";
+	case GVTG_SOURCE_DEFINITION:
+		return "mdevctl definition";
 	}
 	return "unknown";
 }

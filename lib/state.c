@@ -37,6 +37,7 @@ static const char *const origins[] = {
 	[GVTG_ORIGIN_ADOPTED] = "adopted",
 	[GVTG_ORIGIN_MANUAL] = "manual",
 	[GVTG_ORIGIN_BOOT] = "boot",
+	[GVTG_ORIGIN_DEFINED] = "defined",
 };
 
 const char *gvtg_origin_to_string(enum gvtg_origin o)

@@ -401,7 +401,10 @@ int fakesys_remove_device(struct fakesys *fs, const char *uuid)
 static int emulate_remove(struct fakesys *fs, const char *path, const void *buf, size_t len)
 {
 	char u[64], rel[1400], type[256], dir[700];
-	if (sscanf(path, "sys/bus/mdev/devices/%63[^/]/remove", u) != 1)
+	/* sscanf cannot tell whether the literal "/remove" matched: check the end too. */
+	size_t plen = strlen(path);
+	if (sscanf(path, "sys/bus/mdev/devices/%63[^/]/remove", u) != 1 || plen < 7 ||
+	    strcmp(path + plen - 7, "/remove") != 0)
 		return 0;
 	snprintf(rel, sizeof(rel), "sys/bus/mdev/devices/%s", u);
 	if (!fakesys_exists(fs, rel) || !fakesys_exists(fs, path))

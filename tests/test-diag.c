@@ -775,6 +775,66 @@ START_TEST(notices_and_inprocess_causes)
 }
 END_TEST
 
+/* ---- mdevctl's definitions ---------------------------------------------------------- */
+
+#define DEF_GPU "etc/mdevctl.d/" GPU "/" UA
+
+START_TEST(definition_causes)
+{
+	fakesys_gvt_host(fs);
+	/* the configuration's section for the UUID says _8, its definition _4 */
+	config("[" UA "]\ntype = " T8 "\n");
+	fakesys_write(fs, DEF_GPU, "{\"mdev_type\": \"" T4 "\", \"start\": \"manual\"}");
+	hook("display-off.xml", "prepare");
+	ctl("create", UA);
+	both(GVTG_CAUSE_DEFINITION_CONFLICT, 1);
+	ck_assert(strstr(hres.err, "the configuration [uuid] section asks for type " T8 ", but its "
+				   "definition /" DEF_GPU " gives " GPU " type " T4));
+
+	config("");
+	fakesys_write(fs, "etc/mdevctl.d/mtty/" UA, "{\"mdev_type\": \"mtty-1\", \"start\": \"auto\"}");
+	hook("display-off.xml", "prepare");
+	ctl("create", UA);
+	both(GVTG_CAUSE_DEFINITION_TWO_PARENTS, 1);
+	ck_assert(strstr(hres.err, "/" DEF_GPU " and /etc/mdevctl.d/mtty/" UA));
+	fakesys_unlink(fs, "etc/mdevctl.d/mtty/" UA);
+
+	fakesys_write(fs, DEF_GPU, "{\"mdev_type\": \"" T4 "\", \"start\": \"sometimes\"}");
+	hook("display-off.xml", "prepare");
+	ctl("create", UA);
+	both(GVTG_CAUSE_DEFINITION_DAMAGED, 1);
+
+	/* without mdevctl (a test root): created, then an attr the device does not have */
+	fakesys_write(fs, DEF_GPU, "{\"mdev_type\": \"" T4 "\", \"start\": \"manual\", "
+				   "\"attrs\": [{\"nosuch\": \"1\"}]}");
+	hook("display-off.xml", "prepare");
+	ctl("create", UA);
+	both(GVTG_CAUSE_DEFINITION_START, 1);
+	ck_assert(strstr(hres.err, "failed: writing '1' to its attribute nosuch (No such file"));
+	ck_assert(!fakesys_exists(fs, STATE "/" UA));
+
+	/* an mdevctl whose stop fails: the release still takes the vGPU away */
+	fakesys_write(fs, DEF_GPU, "{\"mdev_type\": \"" T4 "\", \"start\": \"manual\"}");
+	fakesys_write(fs, "mdevctl", "#!/bin/sh\necho 'Error: a callout refused' >&2\nexit 1\n");
+	char stub[512];
+	snprintf(stub, sizeof(stub), "%s/mdevctl", fakesys_root(fs));
+	chmod(stub, 0755);
+	setenv("GVTG_MDEVCTL", stub, 1);
+	fakesys_add_device(fs, GPU, T4, UA);
+	fakesys_write(fs, STATE "/" UA, "origin=defined\ndomain_name=win10\ndomain_uuid="
+					"11111111-2222-4333-8444-555555555501\nparent=" GPU
+					"\ntype=" T4 "\ntime=1\n");
+	hook("display-off.xml", "release");
+	unsetenv("GVTG_MDEVCTL");
+	expect_hook(GVTG_CAUSE_DEFINITION_STOP, 0);
+	ck_assert(strstr(hres.err, "stopping it through mdevctl failed: Error: a callout refused"));
+	char *rm = fakesys_read(fs, GVT "/" UA "/remove");
+	ck_assert_str_eq(rm, "1");
+	free(rm);
+	ck_assert(!fakesys_exists(fs, STATE "/" UA));
+}
+END_TEST
+
 /* ---- the table itself ---------------------------------------------------------------- */
 
 START_TEST(table_is_sound)
@@ -831,6 +891,7 @@ int main(void)
 	tcase_add_test(tc, input_causes);
 	tcase_add_test(tc, module_missing);
 	tcase_add_test(tc, notices_and_inprocess_causes);
+	tcase_add_test(tc, definition_causes);
 	tcase_add_test(tc, every_row_reached);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -298,6 +298,122 @@ START_TEST(release_keep)
 }
 END_TEST
 
+/* ---- the definition path: mdevctl's definitions of the domain's vGPUs ----------------- */
+
+#define AVAIL2 GVT "/mdev_supported_types/i915-GVTg_V5_2/available_instances"
+
+/* Every vGPU of the domain defined as _2 (the configuration's [defaults] says _4), with
+ * one attr; the attr file waits in the device's directory. */
+static void define_all(int n)
+{
+	for (int i = 1; i <= n; i++) {
+		char u[37], p[256];
+		uuid_n(i, u);
+		snprintf(p, sizeof(p), "etc/mdevctl.d/0000:00:02.0/%s", u);
+		fakesys_write(fs, p, "{\"mdev_type\": \"i915-GVTg_V5_2\", \"start\": \"manual\", "
+				     "\"attrs\": [{\"alpha\": \"1\"}]}");
+		snprintf(p, sizeof(p), GVT "/%s/alpha", u);
+		fakesys_write(fs, p, "");
+	}
+}
+
+/* Loop index: n vGPUs (1-3) x failing vGPU k (1-n) x every way a definition's start
+ * fails: nothing left active, the records as before, also after libvirt's release. */
+START_TEST(definition_fault_matrix)
+{
+	static const struct {
+		const char *mode;       /* NULL: no mdevctl, the kernel refuses the attr */
+		const char *words;
+	} cases[] = {
+		{ NULL, "failed: writing '1' to its attribute alpha (Invalid argument)" },
+		{ "fail", "failed: Error: No available instances of i915-GVTg_V5_2 on 0000:00:02.0" },
+		{ "fail-after-create", "failed: Error: callout script failed" },
+		{ "hang-after-create", NULL },  /* timed out: the words below */
+		{ "hang", NULL },
+	};
+	/* Under valgrind the stub's shell runs under memcheck too: give it time. */
+	int timeout_s = getenv("GVTG_UNDER_VALGRIND") ? 5 : 1;
+	char conf[128];
+	snprintf(conf, sizeof(conf),
+		 "[defaults]\ntype = i915-GVTg_V5_4\n[hook]\nremove_timeout = %d\n", timeout_s);
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1], conf);
+	fakesys_write(fs, AVAIL2, "8\n");
+	for (int n = 1; n <= 3; n++) {
+		write_domain(n);
+		for (int k = 1; k <= n; k++)
+			for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+				char u[37], mode[64];
+				uuid_n(k, u);
+				define_all(n);
+				snprintf(mode, sizeof(mode), "mode.%s", u);
+				if (cases[c].mode) {
+					mdevctl_stub(fakesys_root(fs));
+					fakesys_write(fs, mode, cases[c].mode);
+				} else {
+					unsetenv("GVTG_MDEVCTL");
+					fakesys_fail(fs, "/alpha", k, -EINVAL);
+				}
+				call("prepare", "begin");
+				ck_assert_msg(res.status == 1, "n=%d k=%d c=%zu: exit %d", n, k, c,
+					      res.status);
+				char words[160];
+				if (cases[c].words)
+					snprintf(words, sizeof(words), "%s", cases[c].words);
+				else
+					snprintf(words, sizeof(words),
+						 "did not finish within %d ms and was killed",
+						 timeout_s * 1000);
+				ck_assert_msg(strstr(res.err, words),
+					      "n=%d k=%d c=%zu: stderr lacks '%s': %s", n, k, c,
+					      words, res.err);
+				ck_assert_int_eq(count_lines(res.err), 1);
+				assert_untouched();
+				char *a = fakesys_read(fs, AVAIL2);
+				ck_assert_msg(!strcmp(a, "8\n"), "n=%d k=%d c=%zu: _2 has %s", n, k,
+					      c, a);
+				free(a);
+				fakesys_fail(fs, NULL, 0, 0);
+				call("release", "end");
+				ck_assert_int_eq(res.status, 0);
+				assert_untouched();
+				fakesys_unlink(fs, mode);
+			}
+	}
+
+	/* And when it works: the definition's type, started and stopped through mdevctl,
+	 * each with a record that says so; the definitions stay. */
+	write_domain(2);
+	define_all(2);
+	mdevctl_stub(fakesys_root(fs));
+	fakesys_unlink(fs, "stub.log");
+	call("prepare", "begin");
+	ck_assert_msg(res.status == 0, "%s", res.err);
+	for (int i = 1; i <= 2; i++) {
+		char u[37], p[256];
+		uuid_n(i, u);
+		snprintf(p, sizeof(p), "run/gvtg-hook/%s", u);
+		char *rec = fakesys_read(fs, p);
+		ck_assert_ptr_nonnull(strstr(rec, "origin=defined\n"));
+		ck_assert_ptr_nonnull(strstr(rec, "type=i915-GVTg_V5_2\n"));
+		free(rec);
+	}
+	char *a = fakesys_read(fs, AVAIL2);
+	ck_assert_str_eq(a, "6\n");
+	free(a);
+	call("release", "end");
+	ck_assert_int_eq(res.status, 0);
+	assert_untouched();
+	char *log = fakesys_read(fs, "stub.log");
+	ck_assert_str_eq(log, "start --uuid 4b20d080-1b54-4048-85b3-a6a62d165c01 --parent 0000:00:02.0\n"
+			      "start --uuid 4b20d080-1b54-4048-85b3-a6a62d165c02 --parent 0000:00:02.0\n"
+			      "stop --uuid 4b20d080-1b54-4048-85b3-a6a62d165c01\n"
+			      "stop --uuid 4b20d080-1b54-4048-85b3-a6a62d165c02\n");
+	free(log);
+	ck_assert(fakesys_exists(fs, "etc/mdevctl.d/0000:00:02.0/4b20d080-1b54-4048-85b3-a6a62d165c02"));
+	unsetenv("GVTG_MDEVCTL");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -311,6 +427,12 @@ int main(void)
 	tcase_add_test(tc, adopt_and_keep_the_admins_vgpu);
 	tcase_add_test(tc, failed_start_restores_claimed_records);
 	tcase_add_test(tc, release_keep);
+	suite_add_tcase(s, tc);
+	/* mdevctl's timeouts add up: its own bound */
+	tc = tcase_create("definitions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 900);
+	tcase_add_test(tc, definition_fault_matrix);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -204,4 +205,52 @@ int run_suite(Suite *s)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? 1 : 0;
+}
+
+void mdevctl_stub(const char *root)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/mdevctl", root);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"#!/bin/sh\n"
+		"R='%s'\n"
+		"echo \"$*\" >> \"$R/stub.log\"\n"
+		"ls /proc/self/fd | sort -n | tr '\\n' ' ' > \"$R/stub.fds\"\n"
+		"U=$3 P=${5:-}\n"
+		"mode=$(cat \"$R/mode.$U\" 2>/dev/null || cat \"$R/mode\" 2>/dev/null)\n"
+		"case $P in 0000:*) D=sys/devices/pci0000:00/$P ;; *) D=sys/devices/virtual/$P/$P ;; esac\n"
+		"hang() { sleep 30 & echo $! > \"$R/sleep.pid\"; wait; }\n"
+		"case $1 in\n"
+		"start)\n"
+		"  T=$(sed -n 's/.*\"mdev_type\": *\"\\([^\"]*\\)\".*/\\1/p' \"$R/etc/mdevctl.d/$P/$U\")\n"
+		"  case $mode in\n"
+		"  fail) echo \"Error: No available instances of $T on $P\" >&2; exit 1 ;;\n"
+		"  hang) hang; exit 0 ;;\n"
+		"  esac\n"
+		"  A=\"$R/$D/mdev_supported_types/$T/available_instances\"\n"
+		"  n=$(cat \"$A\") || exit 1\n"
+		"  [ \"$n\" -gt 0 ] || { echo \"Error: No available instances of $T on $P\" >&2; exit 1; }\n"
+		"  echo $((n - 1)) > \"$A\"\n"
+		"  mkdir -p \"$R/$D/$U\" && : > \"$R/$D/$U/remove\"\n"
+		"  ln -s ../mdev_supported_types/$T \"$R/$D/$U/mdev_type\"\n"
+		"  ln -s \"../../../${D#sys/}/$U\" \"$R/sys/bus/mdev/devices/$U\"\n"
+		"  case $mode in\n"
+		"  fail-after-create) echo 'Error: callout script failed' >&2; exit 1 ;;\n"
+		"  hang-after-create) hang ;;\n"
+		"  esac ;;\n"
+		"stop)\n"
+		"  [ \"$mode\" = stop-hang ] && { sleep 30; exit 0; }\n"
+		"  L=$(readlink \"$R/sys/bus/mdev/devices/$U\") || { echo \"Error: no device $U\" >&2; exit 1; }\n"
+		"  DD=\"$R/sys/${L#../../../}\"\n"
+		"  T=$(basename \"$(readlink \"$DD/mdev_type\")\")\n"
+		"  A=\"$(dirname \"$DD\")/mdev_supported_types/$T/available_instances\"\n"
+		"  [ -f \"$A\" ] && echo $(($(cat \"$A\") + 1)) > \"$A\"\n"
+		"  rm -rf \"$DD\" \"$R/sys/bus/mdev/devices/$U\" ;;\n"
+		"esac\n",
+		root);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	setenv("GVTG_MDEVCTL", path, 1);
 }

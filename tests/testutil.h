@@ -34,3 +34,11 @@ void hook_result_free(struct hook_result *r);
 int count_lines(const char *s);
 /* Run a suite, return the exit status for main(). */
 int run_suite(Suite *s);
+
+/* A stand-in for mdevctl in <root>/mdevctl, and GVTG_MDEVCTL naming it.  It appends its
+ * arguments to <root>/stub.log and its open fds to <root>/stub.fds, and does to the fake
+ * tree what mdevctl does to sysfs (start: create the device of the definition, one
+ * instance less; stop: remove it).  <root>/mode.<uuid>, else <root>/mode, can say: fail,
+ * hang, fail-after-create, hang-after-create (the pid of what it waits for goes to
+ * <root>/sleep.pid), stop-hang. */
+void mdevctl_stub(const char *root);

@@ -1581,7 +1581,7 @@ END_TEST
 
 /* Each command's --help (and 'gvtgctl help COMMAND') is its own synopsis and options. */
 static const char *const help_cmds[][2] = {
-	{ "list", "usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--json]\n" },
+	{ "list", "usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--defined] [--json]\n" },
 	{ "types", "usage: gvtgctl types [PARENT] [--json]\n" },
 	{ "create", "usage: gvtgctl create [--parent PARENT] [--type TYPE] [UUID]\n" },
 	{ "remove", "usage: gvtgctl remove [-f|--force] UUID\n" },
@@ -1689,7 +1689,7 @@ START_TEST(usage_and_version)
 	assert_out_has("usage: gvtgctl");
 	run("list", "--help", NULL);
 	assert_rc(0);
-	assert_out_has("usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--json]\n");
+	assert_out_has("usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--defined] [--json]\n");
 	run("--version", NULL);
 	assert_rc(0);
 	ck_assert_str_eq(res.out, "gvtgctl " GVTG_VERSION "\n");

@@ -638,7 +638,9 @@ else
 	skipped "held vGPU checks: gvtgctl is not built"
 fi
 
+. "$(dirname "${BASH_SOURCE[0]}")/guest-mdevctl.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/guest-attach.sh" # gvtgctl attach/detach, then starts
+
 expect "no mdev devices left at the end" "" "$(probe devices)"
 expect "no records left at the end" "" "$(find /run/gvtg-hook -mindepth 1 -maxdepth 1 \
 	-name '*-*-*-*-*' 2>/dev/null)"
