@@ -346,6 +346,25 @@ START_TEST(list_filters_and_boot)
 	run("list", "--uuid", "nope", NULL);
 	assert_rc(2);
 
+	/* mdevctl's definitions are narrowed the same way */
+	fakesys_write(fs, "etc/mdevctl.d/mtty/dddddddd-4444-4444-8444-444444444444",
+		      "{\"mdev_type\":\"mtty-1\",\"start\":\"manual\",\"attrs\":[]}\n");
+	run("list", "--json", "--uuid", "dddddddd-4444-4444-8444-444444444444", NULL);
+	assert_rc(0);
+	j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_int_eq(json_len(j, "vgpus"), 0);
+	ck_assert_int_eq(json_len(j, "definitions"), 1);
+	ck_assert_str_eq(json_str(j, "definitions[0].parent"), "mtty");
+	json_free(j);
+	run("list", "--json", "--parent", GPU, NULL);
+	assert_rc(0);
+	j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_int_eq(json_len(j, "definitions"), 0);
+	ck_assert_int_eq(json_len(j, "vgpus"), 2);
+	json_free(j);
+
 	/* a broken configuration is said, and the active vGPUs are still listed */
 	fakesys_write(fs, CONF, "[" UC "]\nboot = perhaps\n");
 	run("--config", "/" CONF, "list", "--uuid", UA, NULL);
