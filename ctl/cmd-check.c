@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check-mac.h"
@@ -25,48 +29,58 @@
 #define GVTG_HOOK_PATH "/usr/libexec/gvtg-hook/gvtg-hook"
 #endif
 
+#ifndef GVTG_HOOK_DIR
+#define GVTG_HOOK_DIR "/usr/libexec/gvtg-hook"
+#endif
+#define CORE_PATH GVTG_HOOK_DIR "/gvtg-hook-core.so"
+
 #define IGPU "0000:00:02.0"
 #define IGPU_DIR "sys/bus/pci/devices/" IGPU
 
-enum status {
-	ST_PASS,
-	ST_INFO,
-	ST_WARN,
-	ST_FAIL,
-};
-
 static const char *const status_names[] = {
-	[ST_PASS] = "PASS",
-	[ST_INFO] = "INFO",
-	[ST_WARN] = "WARN",
-	[ST_FAIL] = "FAIL",
+	[CTL_CHECK_PASS] = "PASS",
+	[CTL_CHECK_INFO] = "INFO",
+	[CTL_CHECK_WARN] = "WARN",
+	[CTL_CHECK_FAIL] = "FAIL",
 };
 
-struct report {
+/* SGR colours as virt-host-validate uses them. */
+static const char *const status_colors[] = {
+	[CTL_CHECK_PASS] = "\033[32m",
+	[CTL_CHECK_INFO] = "\033[34m",
+	[CTL_CHECK_WARN] = "\033[33m",
+	[CTL_CHECK_FAIL] = "\033[31m",
+};
+
+struct check_line {
+	const char *id;
+	enum ctl_check_status status;
+	char *what;
+	char *fix;
+};
+
+struct ctl_check_report {
 	struct ctl *c;
-	struct libscols_table *tb;
-	enum status worst;
+	struct check_line *lines;
+	size_t n;
+	enum ctl_check_status worst;
 	int err;
 };
 
-enum { CC_RESULT, CC_CHECK, CC_FIX };
+/* Short names for the checks below. */
+#define report(rp, ...) ctl_check_report(rp, __VA_ARGS__)
+#define ST_PASS CTL_CHECK_PASS
+#define ST_INFO CTL_CHECK_INFO
+#define ST_WARN CTL_CHECK_WARN
+#define ST_FAIL CTL_CHECK_FAIL
 
-/* For people the check and its fix are one column ("<what>: <fix>"), so each line reads
- * "FAIL  <what>: <fix>"; JSON keeps them apart. */
-static const struct ctl_column human_columns[] = {
-	/* No headings are printed, but their width counts: keep them short. */
-	{ "", "result", SCOLS_JSON_STRING, 0, 0 },
-	{ "", "check", SCOLS_JSON_STRING, SCOLS_FL_WRAP, 0 },
-};
-static const struct ctl_column json_columns[] = {
-	[CC_RESULT] = { "RESULT", "result", SCOLS_JSON_STRING, 0, 0 },
-	[CC_CHECK] = { "CHECK", "check", SCOLS_JSON_STRING, 0, 0 },
-	[CC_FIX] = { "FIX", "fix", SCOLS_JSON_STRING, 0, 0 },
-};
+struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp)
+{
+	return rp->c;
+}
 
-static void report(struct report *rp, enum status st, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void report(struct report *rp, enum status st, const char *fix, const char *fmt, ...)
+void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
+		const char *fix, const char *fmt, ...)
 {
 	char what[512];
 	va_list ap;
@@ -75,27 +89,107 @@ static void report(struct report *rp, enum status st, const char *fix, const cha
 	va_end(ap);
 	if (st > rp->worst)
 		rp->worst = st;
-
-	struct libscols_line *ln = scols_table_new_line(rp->tb, NULL);
-	if (!ln) {
+	struct check_line *nl = realloc(rp->lines, (rp->n + 1) * sizeof(*nl));
+	if (!nl) {
 		rp->err = -ENOMEM;
 		return;
 	}
-	ctl_cell(rp->c, ln, CC_RESULT, status_names[st]);
-	if (rp->c->json) {
-		ctl_cell(rp->c, ln, CC_CHECK, what);
-		ctl_cell(rp->c, ln, CC_FIX, fix);
-	} else if (fix) {
-		ctl_cell_fmt(rp->c, ln, CC_CHECK, "%s: %s", what, fix);
-	} else {
-		ctl_cell(rp->c, ln, CC_CHECK, what);
+	rp->lines = nl;
+	struct check_line *l = &rp->lines[rp->n];
+	*l = (struct check_line){ .id = id, .status = st, .what = strdup(what),
+				  .fix = fix ? strdup(fix) : NULL };
+	if (!l->what || (fix && !l->fix)) {
+		free(l->what);
+		free(l->fix);
+		rp->err = -ENOMEM;
+		return;
 	}
+	rp->n++;
 }
 
-/* For the checks in other files (check-mdevctl.c). */
+static void report_free(struct ctl_check_report *rp)
+{
+	for (size_t i = 0; i < rp->n; i++) {
+		free(rp->lines[i].what);
+		free(rp->lines[i].fix);
+	}
+	free(rp->lines);
+	rp->lines = NULL;
+	rp->n = 0;
+}
+
+static void count(const struct ctl_check_report *rp, size_t ret_n[4])
+{
+	memset(ret_n, 0, 4 * sizeof(ret_n[0]));
+	for (size_t i = 0; i < rp->n; i++)
+		ret_n[rp->lines[i].status]++;
+}
+
+/* "12 checks: 9 passed, 1 warning, 1 failed, 1 for information": the summary. */
+static void summary(const struct ctl_check_report *rp, char *out, size_t size)
+{
+	size_t n[4];
+	count(rp, n);
+	snprintf(out, size,
+		 "%zu checks: %zu passed, %zu warning%s, %zu failed, %zu for information", rp->n,
+		 n[ST_PASS], n[ST_WARN], n[ST_WARN] == 1 ? "" : "s", n[ST_FAIL], n[ST_INFO]);
+}
+
+static void print_human(const struct ctl_check_report *rp)
+{
+	bool color = ctl_color(stdout);
+	int width = ctl_term_width(stdout);
+	for (size_t i = 0; i < rp->n; i++) {
+		const struct check_line *l = &rp->lines[i];
+		char lead[32], text[1200];
+		snprintf(lead, sizeof(lead), "%s%s%s  ", color ? status_colors[l->status] : "",
+			 status_names[l->status], color ? "\033[0m" : "");
+		if (l->fix)
+			snprintf(text, sizeof(text), "%s: %s", l->what, l->fix);
+		else
+			snprintf(text, sizeof(text), "%s", l->what);
+		ctl_wrap(stdout, lead, 6, text, width);
+	}
+	char line[200];
+	summary(rp, line, sizeof(line));
+	const char *verdict = rp->worst == ST_FAIL   ? "this host cannot run GVT-g vGPUs yet"
+			      : rp->worst == ST_WARN ? "ready, with warnings"
+						     : "ready";
+	char text[300];
+	snprintf(text, sizeof(text), "%s: %s", line, verdict);
+	fputc('\n', stdout);
+	ctl_wrap(stdout, "", 0, text, width);
+}
+
+static void print_json(const struct ctl_check_report *rp)
+{
+	size_t n[4];
+	count(rp, n);
+	fputs("{\n   \"checks\": [", stdout);
+	for (size_t i = 0; i < rp->n; i++) {
+		const struct check_line *l = &rp->lines[i];
+		fputs(i ? ",\n      {" : "\n      {", stdout);
+		fputs("\n         \"id\": ", stdout);
+		ctl_json_string(stdout, l->id);
+		fputs(",\n         \"result\": ", stdout);
+		ctl_json_string(stdout, status_names[l->status]);
+		fputs(",\n         \"check\": ", stdout);
+		ctl_json_string(stdout, l->what);
+		fputs(",\n         \"fix\": ", stdout);
+		ctl_json_string(stdout, l->fix);
+		fputs("\n      }", stdout);
+	}
+	printf("%s],\n   \"summary\": {\"checks\": %zu, \"pass\": %zu, \"warn\": %zu, "
+	       "\"fail\": %zu, \"info\": %zu, \"ready\": %s}\n}\n",
+	       rp->n ? "\n   " : "", rp->n, n[CTL_CHECK_PASS], n[CTL_CHECK_WARN],
+	       n[CTL_CHECK_FAIL], n[CTL_CHECK_INFO],
+	       rp->worst == CTL_CHECK_FAIL ? "false" : "true");
+}
+
+/* For the checks in other files (check-mdevctl.c), under one id. */
 static void report_line(void *rp, int st, const char *fix, const char *what)
 {
-	report(rp, (enum status)st, fix, "%s", what);
+	report(rp, "mdevctl", (enum ctl_check_status)st, fix, "%s", what);
 }
 
 /* ---- the iGPU and its generation ------------------------------------------------ */
@@ -166,26 +260,26 @@ static bool read_hex(struct ctl *c, const char *path, unsigned long *ret)
 	return ok;
 }
 
-static void check_igpu(struct report *rp)
+static void check_igpu(struct ctl_check_report *rp)
 {
 	struct ctl *c = rp->c;
 	unsigned long vendor, class, device;
 	if (!read_hex(c, IGPU_DIR "/vendor", &vendor) || !read_hex(c, IGPU_DIR "/class", &class) ||
 	    vendor != 0x8086 || (class >> 8) != 0x0300) {
-		report(rp, ST_FAIL,
+		report(rp, "igpu", ST_FAIL,
 		       "GVT-g needs the integrated GPU of an Intel Core CPU from Broadwell to "
 		       "Comet Lake (5th to 10th generation)",
 		       "no Intel integrated GPU at " IGPU);
 		return;
 	}
 	if (!read_hex(c, IGPU_DIR "/device", &device)) {
-		report(rp, ST_WARN, "check that sysfs is mounted and readable",
+		report(rp, "igpu", ST_WARN, "check that sysfs is mounted and readable",
 		       "Intel iGPU at " IGPU " with an unreadable device ID");
 		return;
 	}
 	const struct igpu_family *f = igpu_family((unsigned)device);
 	if (!f) {
-		report(rp, ST_WARN,
+		report(rp, "igpu", ST_WARN,
 		       "cannot tell whether GVT-g supports it: GVT-g covers Broadwell to Comet "
 		       "Lake only",
 		       "Intel iGPU at " IGPU " has the unknown device ID 0x%04lx", device);
@@ -193,28 +287,31 @@ static void check_igpu(struct report *rp)
 	}
 	switch (f->support) {
 	case GEN_GVT:
-		report(rp, ST_PASS, NULL, "Intel iGPU at " IGPU " (0x%04lx, %s) supports GVT-g",
+		report(rp, "igpu", ST_PASS,
+		       NULL, "Intel iGPU at " IGPU " (0x%04lx, %s) supports GVT-g",
 		       device, f->name);
 		break;
 	case GEN_OLD:
-		report(rp, ST_FAIL, "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
+		report(rp, "igpu", ST_FAIL,
+		       "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s) is older than GVT-g", device,
 		       f->name);
 		break;
 	case GEN_ATOM:
-		report(rp, ST_FAIL,
+		report(rp, "igpu", ST_FAIL,
 		       "GVT-g is not supported on Atom/Pentium Silver/Celeron iGPUs; it needs a "
 		       "Core CPU from Broadwell to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_GEN11:
-		report(rp, ST_FAIL,
+		report(rp, "igpu", ST_FAIL,
 		       "GVT-g is not supported on this generation; only GVT-d (passing the "
 		       "whole GPU to one VM) works",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_SRIOV:
-		report(rp, ST_FAIL, "GVT-g is not supported on this generation; use SR-IOV",
+		report(rp, "igpu", ST_FAIL,
+		       "GVT-g is not supported on this generation; use SR-IOV",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	}
@@ -222,56 +319,60 @@ static void check_igpu(struct report *rp)
 
 /* ---- kernel options and modules --------------------------------------------------- */
 
-static void check_enable_gvt(struct report *rp)
+static void check_enable_gvt(struct ctl_check_report *rp)
 {
 	char *v;
 	const char *fix = "add i915.enable_gvt=1 to the kernel command line and reboot";
 	int r = ctl_read_file(rp->c, "sys/module/i915/parameters/enable_gvt", &v);
 	if (r < 0) {
-		report(rp, ST_FAIL, fix,
+		report(rp, "i915-enable-gvt", ST_FAIL, fix,
 		       "i915 has no enable_gvt parameter (i915 not loaded, or built without "
 		       "GVT-g)");
 		return;
 	}
 	if (!strcmp(v, "Y") || !strcmp(v, "1"))
-		report(rp, ST_PASS, NULL, "GVT-g enabled in i915 (i915.enable_gvt=1)");
+		report(rp, "i915-enable-gvt", ST_PASS,
+		       NULL, "GVT-g enabled in i915 (i915.enable_gvt=1)");
 	else
-		report(rp, ST_FAIL, fix, "GVT-g not enabled in i915 (enable_gvt is %s)", v);
+		report(rp, "i915-enable-gvt", ST_FAIL,
+		       fix, "GVT-g not enabled in i915 (enable_gvt is %s)", v);
 	free(v);
 }
 
-static void check_enable_guc(struct report *rp)
+static void check_enable_guc(struct ctl_check_report *rp)
 {
 	char *v;
 	if (ctl_read_file(rp->c, "sys/module/i915/parameters/enable_guc", &v) < 0) {
-		report(rp, ST_INFO, NULL, "i915.enable_guc not readable (i915 not loaded)");
+		report(rp, "i915-enable-guc", ST_INFO,
+		       NULL, "i915.enable_guc not readable (i915 not loaded)");
 		return;
 	}
 	long n = strtol(v, NULL, 10);
 	if (n <= 0)
-		report(rp, ST_PASS, NULL, "GuC firmware loading off (i915.enable_guc=%ld)", n);
+		report(rp, "i915-enable-guc", ST_PASS,
+		       NULL, "GuC firmware loading off (i915.enable_guc=%ld)", n);
 	else
-		report(rp, ST_WARN,
+		report(rp, "i915-enable-guc", ST_WARN,
 		       "add i915.enable_guc=0 to the kernel command line: GVT-g does not work "
 		       "with GuC submission",
 		       "GuC firmware loading on (i915.enable_guc=%ld)", n);
 	free(v);
 }
 
-static void check_module(struct report *rp, const char *name, const char *alt,
-			 const char *fix)
+static void check_module(struct ctl_check_report *rp, const char *id, const char *name,
+			 const char *alt, const char *fix)
 {
 	char p[128], q[128];
 	snprintf(p, sizeof(p), "sys/module/%s", name);
 	snprintf(q, sizeof(q), "sys/module/%s", alt ? alt : name);
 	if (ctl_exists(rp->c, p))
-		report(rp, ST_PASS, NULL, "module %s loaded", name);
+		report(rp, id, ST_PASS, NULL, "module %s loaded", name);
 	else if (alt && ctl_exists(rp->c, q))
-		report(rp, ST_PASS, NULL, "module %s loaded", alt);
+		report(rp, id, ST_PASS, NULL, "module %s loaded", alt);
 	else if (alt)
-		report(rp, ST_FAIL, fix, "module %s (or %s) not loaded", name, alt);
+		report(rp, id, ST_FAIL, fix, "module %s (or %s) not loaded", name, alt);
 	else
-		report(rp, ST_FAIL, fix, "module %s not loaded", name);
+		report(rp, id, ST_FAIL, fix, "module %s not loaded", name);
 }
 
 static bool dir_has_entries(struct ctl *c, const char *path)
@@ -306,29 +407,31 @@ static bool cmdline_has(struct ctl *c, const char *opt)
 	return found;
 }
 
-static void check_iommu(struct report *rp)
+static void check_iommu(struct ctl_check_report *rp)
 {
 	if (dir_has_entries(rp->c, "sys/class/iommu"))
-		report(rp, ST_PASS, NULL, "IOMMU enabled (/sys/class/iommu)");
+		report(rp, "iommu", ST_PASS, NULL, "IOMMU enabled (/sys/class/iommu)");
 	else if (cmdline_has(rp->c, "intel_iommu=on"))
-		report(rp, ST_PASS, NULL, "IOMMU enabled (intel_iommu=on)");
+		report(rp, "iommu", ST_PASS, NULL, "IOMMU enabled (intel_iommu=on)");
 	else
-		report(rp, ST_FAIL, "add intel_iommu=on to the kernel command line and reboot",
+		report(rp, "iommu", ST_FAIL,
+		       "add intel_iommu=on to the kernel command line and reboot",
 		       "IOMMU not enabled");
 }
 
-static void check_vfio_node(struct report *rp)
+static void check_vfio_node(struct ctl_check_report *rp)
 {
 	if (ctl_exists(rp->c, "dev/vfio/vfio"))
-		report(rp, ST_PASS, NULL, "/dev/vfio/vfio present");
+		report(rp, "vfio-node", ST_PASS, NULL, "/dev/vfio/vfio present");
 	else
-		report(rp, ST_FAIL, "modprobe vfio; the device node comes with it",
+		report(rp, "vfio-node", ST_FAIL,
+		       "modprobe vfio; the device node comes with it",
 		       "/dev/vfio/vfio missing");
 }
 
 /* ---- vGPU types ---------------------------------------------------------------------- */
 
-static void check_types(struct report *rp)
+static void check_types(struct ctl_check_report *rp)
 {
 	struct gvtg_type *types;
 	size_t n = 0;
@@ -336,7 +439,7 @@ static void check_types(struct report *rp)
 	if (r < 0 || n == 0) {
 		if (r >= 0)
 			gvtg_types_free(types, n);
-		report(rp, ST_FAIL,
+		report(rp, "vgpu-types", ST_FAIL,
 		       "enable GVT-g (i915.enable_gvt=1, module kvmgt); if it is on, the "
 		       "graphics aperture is too small: raise it in the firmware setup",
 		       IGPU " offers no vGPU types");
@@ -356,13 +459,14 @@ static void check_types(struct report *rp)
 		}
 	}
 	if (largest && largest_mb < 256)
-		report(rp, ST_WARN,
+		report(rp, "vgpu-types", ST_WARN,
 		       "the graphics aperture set in the firmware is small; raise it (512 MB "
 		       "or more) in the firmware setup for larger types",
 		       IGPU " offers only small vGPU types (largest %s, %u MB aperture)",
 		       largest->id, largest_mb);
 	else
-		report(rp, ST_PASS, NULL, IGPU " offers %zu vGPU type%s", n, n == 1 ? "" : "s");
+		report(rp, "vgpu-types", ST_PASS,
+		       NULL, IGPU " offers %zu vGPU type%s", n, n == 1 ? "" : "s");
 	gvtg_types_free(types, n);
 }
 
@@ -406,13 +510,47 @@ static int resolve_under_root(struct ctl *c, const char *path, char **ret_path,
 	return -ELOOP;
 }
 
+/* Our hook's executable, by the usage text it carries (read, never run: another
+ * hooks/qemu is someone else's program). */
+static bool is_our_hook(struct ctl *c, const char *path, const struct stat *st)
+{
+	static const char mark[] = "usage: gvtg-hook DOMAIN OPERATION";
+	if (!S_ISREG(st->st_mode) || st->st_size > 4 * 1024 * 1024)
+		return false;
+	int fd = openat(gvtg_ctx_get_root_fd(c->ctx), path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	bool found = false;
+	char buf[65536 + sizeof(mark)];
+	size_t keep = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + keep, sizeof(buf) - keep);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size_t len = keep + (size_t)n;
+		if (memmem(buf, len, mark, sizeof(mark) - 1)) {
+			found = true;
+			break;
+		}
+		/* a mark cut at the end of this block is found with the next one */
+		keep = len < sizeof(mark) ? len : sizeof(mark) - 1;
+		memmove(buf, buf + len - keep, keep);
+	}
+	close(fd);
+	return found;
+}
+
 struct hook_state {
 	bool found;
 	char link[PATH_MAX];    /* where libvirt looks, absolute */
 	struct stat link_st;    /* lstat of that */
+	char target[PATH_MAX];  /* the executable it leads to, relative to the root */
+	bool runnable;          /* a regular executable file */
 };
 
-static void check_hook(struct report *rp, struct hook_state *hs)
+static void check_hook(struct ctl_check_report *rp, struct hook_state *hs)
 {
 	struct ctl *c = rp->c;
 	int rootfd = gvtg_ctx_get_root_fd(c->ctx);
@@ -428,8 +566,10 @@ static void check_hook(struct report *rp, struct hook_state *hs)
 		char *final = NULL;
 		struct stat st = { 0 };
 		int r = resolve_under_root(c, where, &final, &st);
-		/* hooks/qemu may be someone else's script: it counts only when it is ours. */
-		bool ours = i == 0 || (r >= 0 && !strcmp(final, &GVTG_HOOK_PATH[1]));
+		/* hooks/qemu may be someone else's script: it counts only when it is ours,
+		 * linked or copied there (what older libvirt needs). */
+		bool ours = i == 0 || (r >= 0 && (!strcmp(final, &GVTG_HOOK_PATH[1]) ||
+						  is_our_hook(c, final, &st)));
 		if (!ours) {
 			free(final);
 			continue;
@@ -438,24 +578,163 @@ static void check_hook(struct report *rp, struct hook_state *hs)
 		snprintf(hs->link, sizeof(hs->link), "%s", where);
 		hs->link_st = lst;
 		if (r < 0) {
-			report(rp, ST_FAIL, "reinstall gvtg-hook",
+			report(rp, "hook", ST_FAIL, "reinstall gvtg-hook",
 			       "hook %s points to a missing file (%s)", where, strerror(-r));
 		} else if (!S_ISREG(st.st_mode)) {
-			report(rp, ST_FAIL, "reinstall gvtg-hook", "hook %s is not a regular file",
+			report(rp, "hook", ST_FAIL,
+			       "reinstall gvtg-hook", "hook %s is not a regular file",
 			       where);
 		} else if (!(st.st_mode & S_IXUSR)) {
 			char fix[PATH_MAX + 32];
 			snprintf(fix, sizeof(fix), "chmod 755 /%s", final);
-			report(rp, ST_FAIL, fix,
+			report(rp, "hook", ST_FAIL, fix,
 			       "hook %s is not executable: libvirt skips it", where);
 		} else {
-			report(rp, ST_PASS, NULL, "hook installed: %s", where);
+			report(rp, "hook", ST_PASS, NULL, "hook installed: %s", where);
+			snprintf(hs->target, sizeof(hs->target), "%s", final);
+			hs->runnable = true;
 		}
 		free(final);
 		return;
 	}
-	report(rp, ST_FAIL, fix_install, "hook not installed where libvirt looks (%s)",
+	report(rp, "hook", ST_FAIL,
+	       fix_install, "hook not installed where libvirt looks (%s)",
 	       candidates[0]);
+}
+
+/* Run <hook> --self-test (the root in GVTG_ROOT, as the hook takes it), its stderr's
+ * first line into err, bounded: a hook that hangs would hang libvirt too.  Returns
+ * the exit status, 128 + signal, or -errno; -ETIMEDOUT after the bound. */
+#define SELF_TEST_TIMEOUT_MS 5000
+static int run_self_test(struct ctl *c, const char *target, char *err, size_t err_size)
+{
+	const char *root = gvtg_ctx_get_root(c->ctx);
+	char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", root && strcmp(root, "/") ? root : "", target);
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+		}
+		dup2(pipefd[1], STDERR_FILENO);
+		if (root && strcmp(root, "/"))
+			setenv("GVTG_ROOT", root, 1);
+		execl(path, path, "--self-test", (char *)NULL);
+		dprintf(STDERR_FILENO, "cannot run it: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	size_t len = 0;
+	bool timed_out = false;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = SELF_TEST_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
+						    (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		struct pollfd pfd = { pipefd[0], POLLIN, 0 };
+		int k = poll(&pfd, 1, (int)left);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			timed_out = k == 0;
+			break;
+		}
+		char buf[512];
+		ssize_t n = read(pipefd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n && len + 1 < err_size; i++)
+			err[len++] = buf[i];
+	}
+	close(pipefd[0]);
+	err[len] = '\0';
+	err[strcspn(err, "\n")] = '\0';
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (timed_out)
+		return -ETIMEDOUT;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* The hook must be able to load its module when libvirt runs it: its own self-test says
+ * so.  A hook from before the self-test answers with its usage (exit 2): then the module
+ * must be beside the executable, where that hook looks for it. */
+static void check_hook_self_test(struct ctl_check_report *rp, const struct hook_state *hs)
+{
+	if (!hs->runnable)
+		return;
+	struct ctl *c = rp->c;
+	char err[400];
+	int r = run_self_test(c, hs->target, err, sizeof(err));
+	const char *fix_reinstall = "reinstall gvtg-hook (meson install): its module belongs in "
+				    GVTG_HOOK_DIR;
+	if (r == 0) {
+		report(rp, "hook-self-test", ST_PASS, NULL,
+			   "hook /%s loads its module and parses a domain (--self-test)",
+			   hs->target);
+		return;
+	}
+	if (r == 2 && !strncmp(err, "usage: gvtg-hook", 16)) {
+		/* Such a hook loads gvtg-hook-core.so from beside its executable, else from
+		 * the directory it was built for. */
+		char beside[PATH_MAX + 32];
+		snprintf(beside, sizeof(beside), "%s", hs->target);
+		char *slash = strrchr(beside, '/');
+		snprintf(slash ? slash + 1 : beside,
+			 sizeof(beside) - (size_t)(slash ? slash + 1 - beside : 0),
+			 "gvtg-hook-core.so");
+		const char *found = NULL;
+		struct stat st;
+		int rootfd = gvtg_ctx_get_root_fd(c->ctx);
+		if (fstatat(rootfd, beside, &st, 0) == 0 && S_ISREG(st.st_mode))
+			found = beside;
+		else if (fstatat(rootfd, &CORE_PATH[1], &st, 0) == 0 && S_ISREG(st.st_mode))
+			found = &CORE_PATH[1];
+		if (found)
+			report(rp, "hook-self-test", ST_PASS, NULL,
+			       "hook module /%s present (this hook has no --self-test)", found);
+		else
+			report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
+			       "hook /%s cannot load its module: " CORE_PATH " is missing",
+			       hs->target);
+		return;
+	}
+	if (r == -ETIMEDOUT)
+		report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
+			   "hook /%s --self-test did not finish within %d s", hs->target,
+			   SELF_TEST_TIMEOUT_MS / 1000);
+	else if (r < 0)
+		report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
+			   "hook /%s --self-test could not be run: %s", hs->target, strerror(-r));
+	else
+		report(rp, "hook-self-test", ST_FAIL, fix_reinstall,
+			   "hook /%s fails its self-test (exit %d): %s", hs->target, r,
+			   err[0] ? err : "no message");
 }
 
 /* Start time of a process in seconds since the epoch: /proc/<pid>/stat's starttime
@@ -500,7 +779,7 @@ static int process_start(struct ctl *c, long pid, double *ret_start)
 	return 0;
 }
 
-static void check_daemon(struct report *rp, const struct hook_state *hs)
+static void check_daemon(struct ctl_check_report *rp, const struct hook_state *hs)
 {
 	struct ctl *c = rp->c;
 	static const char *const daemons[] = { "libvirtd", "virtqemud" };
@@ -515,7 +794,7 @@ static void check_daemon(struct report *rp, const struct hook_state *hs)
 		if (pid <= 0 || process_start(c, pid, &start) < 0)
 			continue; /* a stale pid file */
 		if (!hs->found) {
-			report(rp, ST_INFO, NULL,
+			report(rp, "libvirt-daemon", ST_INFO, NULL,
 			       "%s (pid %ld) running; install the hook, then restart it", daemons[i],
 			       pid);
 			return;
@@ -527,18 +806,21 @@ static void check_daemon(struct report *rp, const struct hook_state *hs)
 			char fix[128];
 			snprintf(fix, sizeof(fix),
 				 "restart %s: it looks for hooks only when it starts", daemons[i]);
-			report(rp, ST_WARN, fix, "%s (pid %ld) started before the hook was installed",
+			report(rp, "libvirt-daemon", ST_WARN,
+			       fix, "%s (pid %ld) started before the hook was installed",
 			       daemons[i], pid);
 		} else {
-			report(rp, ST_PASS, NULL, "%s (pid %ld) started after the hook was installed",
+			report(rp, "libvirt-daemon", ST_PASS,
+			       NULL, "%s (pid %ld) started after the hook was installed",
 			       daemons[i], pid);
 		}
 		return;
 	}
-	report(rp, ST_INFO, NULL, "no libvirt daemon running: it finds the hook when it starts");
+	report(rp, "libvirt-daemon", ST_INFO,
+	       NULL, "no libvirt daemon running: it finds the hook when it starts");
 }
 
-static void check_config(struct report *rp)
+static void check_config(struct ctl_check_report *rp)
 {
 	struct ctl *c = rp->c;
 	struct gvtg_config *cfg = NULL;
@@ -546,27 +828,29 @@ static void check_config(struct report *rp)
 	const char *path = cfg && cfg->path ? cfg->path : ctl_config_path(c);
 	char fix[64] = "fix the file (see gvtg-hook.conf(5))";
 	if (r == -EBADMSG && cfg)
-		report(rp, ST_FAIL, fix, "configuration %s, line %d: %s", path, cfg->error_line,
+		report(rp, "config", ST_FAIL,
+		       fix, "configuration %s, line %d: %s", path, cfg->error_line,
 		       cfg->error);
 	else if (r < 0)
-		report(rp, ST_FAIL, "check the file's permissions", "configuration %s: %s",
-		       c->config ? c->config : gvtg_config_default_path(),
-		       cfg && cfg->error[0] ? cfg->error : strerror(-r));
+		report(rp, "config", ST_FAIL, "check the file's permissions",
+			   "configuration %s: %s", c->config ? c->config : gvtg_config_default_path(),
+			   cfg && cfg->error[0] ? cfg->error : strerror(-r));
 	else if (ctl_exists(c, path))
-		report(rp, ST_PASS, NULL, "configuration %s valid", path);
+		report(rp, "config", ST_PASS, NULL, "configuration %s valid", path);
 	else
-		report(rp, ST_PASS, NULL, "configuration %s absent: built-in defaults", path);
+		report(rp, "config", ST_PASS,
+		       NULL, "configuration %s absent: built-in defaults", path);
 	gvtg_config_free(cfg);
 }
 
-/* check-mac.c's lines, in this report. */
+/* check-mac.c's lines, in this report, under one id. */
 static void check_mac_report(void *data, enum mac_status status, const char *fix,
 			     const char *what)
 {
-	static const enum status map[] = {
+	static const enum ctl_check_status map[] = {
 		[MAC_PASS] = ST_PASS, [MAC_INFO] = ST_INFO, [MAC_WARN] = ST_WARN, [MAC_FAIL] = ST_FAIL,
 	};
-	report(data, map[status], fix, "%s", what);
+	report(data, "confinement", map[status], fix, "%s", what);
 }
 
 int cmd_check(struct ctl *c, int argc, char **argv)
@@ -587,43 +871,41 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	if (ctl_open(c) < 0)
 		return CTL_EXIT_FAILURE;
 
-	struct report rp = { .c = c };
-	if (c->json)
-		rp.tb = ctl_table_new(c, "checks", json_columns, 3);
-	else
-		rp.tb = ctl_table_new(c, "checks", human_columns, 2);
-	if (!rp.tb) {
-		ctl_error("checking the host: %s", strerror(ENOMEM));
-		return CTL_EXIT_FAILURE;
-	}
-	if (!c->json) {
-		scols_table_enable_noheadings(rp.tb, 1);
-		scols_table_set_column_separator(rp.tb, "  ");
-	}
-
+	struct ctl_check_report rp = { .c = c };
 	struct hook_state hs = { 0 };
 	check_igpu(&rp);
 	check_enable_gvt(&rp);
 	check_enable_guc(&rp);
-	check_module(&rp, "kvmgt", NULL,
+	check_module(&rp, "module-kvmgt", "kvmgt", NULL,
 		     "modprobe kvmgt, and add it to /etc/modules-load.d/ to load it at boot");
-	check_module(&rp, "vfio", NULL, "modprobe vfio vfio_iommu_type1");
-	check_module(&rp, "mdev", "vfio_mdev", "modprobe mdev (vfio_mdev before Linux 5.16)");
+	check_module(&rp, "module-vfio", "vfio", NULL, "modprobe vfio vfio_iommu_type1");
+	check_module(&rp, "module-mdev", "mdev", "vfio_mdev",
+		     "modprobe mdev (vfio_mdev before Linux 5.16)");
 	check_iommu(&rp);
 	check_vfio_node(&rp);
 	check_types(&rp);
 	check_hook(&rp, &hs);
+	check_hook_self_test(&rp, &hs);
 	check_mac(c, check_mac_report, &rp);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
 	ctl_check_mdevctl(c, report_line, &rp);
 
 	if (rp.err < 0) {
-		scols_unref_table(rp.tb);
+		report_free(&rp);
 		ctl_error("checking the host: %s", strerror(-rp.err));
 		return CTL_EXIT_FAILURE;
 	}
-	if (ctl_tables_print(c, &rp.tb, 1) < 0)
+	if (c->json)
+		print_json(&rp);
+	else
+		print_human(&rp);
+	int ret = rp.worst == CTL_CHECK_FAIL ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+	report_free(&rp);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctl_error("printing the checks, stdout: %s. Check where the output goes",
+			  strerror(EIO));
 		return CTL_EXIT_FAILURE;
-	return rp.worst == ST_FAIL ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+	}
+	return ret;
 }

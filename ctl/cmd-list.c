@@ -2,7 +2,10 @@
 /*
  * gvtgctl list, gvtgctl types: what the host offers (parents and their types, GVT-g's
  * description decoded) and which vGPUs exist and who holds them (the ownership records
- * the hook keeps).
+ * the hook keeps), and the vGPUs the configuration creates at boot that are not there.
+ *
+ * Each table is built by one function from the library's data and a filter, so that
+ * another kind of vGPU (a definition) is one more row source.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +45,7 @@ enum {
 	VC_TYPE,
 	VC_OWNER,
 	VC_ORIGIN,
+	VC_STATE,
 	VC_DOMAIN_UUID,
 };
 
@@ -51,9 +55,26 @@ static const struct ctl_column vgpu_columns[] = {
 	[VC_TYPE] = { "TYPE", "type", SCOLS_JSON_STRING, 0, 0 },
 	[VC_OWNER] = { "OWNER", "owner", SCOLS_JSON_STRING, 0, 0 },
 	[VC_ORIGIN] = { "ORIGIN", "origin", SCOLS_JSON_STRING, 0, 0 },
+	[VC_STATE] = { "STATE", "state", SCOLS_JSON_STRING, 0, 0 },
 	[VC_DOMAIN_UUID] = { "DOMAIN-UUID", "domain_uuid", SCOLS_JSON_STRING, SCOLS_FL_HIDDEN,
 			     0 },
 };
+
+/* What list shows: everything, or one vGPU, or one parent's types and vGPUs. */
+struct list_filter {
+	const char *parent;
+	char uuid[GVTG_UUID_STRLEN + 1]; /* "" for every vGPU */
+	bool no_types;                   /* --uuid: only the vGPU */
+};
+
+static bool filter_vgpu(const struct list_filter *f, const char *uuid, const char *parent)
+{
+	if (!f)
+		return true;
+	if (f->uuid[0] && strcmp(f->uuid, uuid))
+		return false;
+	return !f->parent || (parent && !strcmp(f->parent, parent));
+}
 
 /* Megabytes for JSON, "128M" for people. */
 static int cell_mb(struct ctl *c, struct libscols_line *ln, size_t col, unsigned mb)
@@ -162,7 +183,50 @@ static const struct gvtg_record *find_record(const struct gvtg_record *recs, siz
 	return NULL;
 }
 
-static int vgpus_table(struct ctl *c, struct libscols_table **ret_tb)
+/* A boot vGPU of the configuration that does not exist now (not created yet, or its
+ * creation failed): a row that says so, so that list shows what boot will make. */
+static int add_boot_rows(struct ctl *c, struct libscols_table *tb, const struct list_filter *f,
+			 const struct gvtg_device *devs, size_t n_devs)
+{
+	if (!c->cfg)
+		return 0;
+	for (size_t i = 0; i < c->cfg->n_devices; i++) {
+		const struct gvtg_config_device *cd = &c->cfg->devices[i];
+		if (!cd->boot)
+			continue;
+		bool exists = false;
+		for (size_t k = 0; k < n_devs && !exists; k++)
+			exists = !strcmp(devs[k].uuid, cd->uuid);
+		if (exists)
+			continue;
+		/* Where boot will put it: the hook's placement, else what is known. */
+		struct gvtg_placement p = { 0 };
+		bool placed = gvtg_placement_resolve(c->ctx, NULL, c->cfg, cd->uuid, &p) >= 0;
+		const char *parent = placed ? p.parent : cd->parent ? cd->parent : c->cfg->parent;
+		const char *type = placed ? p.type : cd->type ? cd->type : c->cfg->type;
+		int r = 0;
+		if (filter_vgpu(f, cd->uuid, parent)) {
+			struct libscols_line *ln = scols_table_new_line(tb, NULL);
+			if (!ln)
+				r = -ENOMEM;
+			else {
+				ctl_cell(c, ln, VC_UUID, cd->uuid);
+				ctl_cell(c, ln, VC_PARENT, parent);
+				ctl_cell(c, ln, VC_TYPE, type);
+				ctl_cell(c, ln, VC_OWNER, NULL);
+				ctl_cell(c, ln, VC_ORIGIN, gvtg_origin_to_string(GVTG_ORIGIN_BOOT));
+				ctl_cell(c, ln, VC_STATE, c->json ? "not-created" : "not created");
+				ctl_cell(c, ln, VC_DOMAIN_UUID, NULL);
+			}
+		}
+		gvtg_placement_clear(&p);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int vgpus_table(struct ctl *c, const struct list_filter *f, struct libscols_table **ret_tb)
 {
 	struct gvtg_device *devs;
 	size_t n_devs;
@@ -178,8 +242,10 @@ static int vgpus_table(struct ctl *c, struct libscols_table **ret_tb)
 	r = gvtg_records_list(c->ctx, &recs, &n_recs);
 	if (r < 0) {
 		/* The devices are still worth showing; only the owners are unknown. */
-		ctl_error("reading the ownership records, /%s: %s. Owners are shown as unknown",
-			  gvtg_state_dir(), strerror(-r));
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_READ_STATE, NULL, NULL);
+		d.err = -r;
+		ctl_report(c, &d, GVTG_CAUSE_STATE_UNREADABLE);
 		recs = NULL;
 		n_recs = 0;
 	}
@@ -189,6 +255,8 @@ static int vgpus_table(struct ctl *c, struct libscols_table **ret_tb)
 	r = tb ? 0 : -ENOMEM;
 	for (size_t i = 0; i < n_devs && r >= 0; i++) {
 		const struct gvtg_device *d = &devs[i];
+		if (!filter_vgpu(f, d->uuid, d->parent))
+			continue;
 		const struct gvtg_record *rec = find_record(recs, n_recs, d->uuid);
 		struct libscols_line *ln = scols_table_new_line(tb, NULL);
 		if (!ln) {
@@ -198,17 +266,20 @@ static int vgpus_table(struct ctl *c, struct libscols_table **ret_tb)
 		ctl_cell(c, ln, VC_UUID, d->uuid);
 		ctl_cell(c, ln, VC_PARENT, d->parent);
 		ctl_cell(c, ln, VC_TYPE, d->type);
-		const char *owner = "none";
+		/* The owner is a domain or nothing (null, "-"): never a word, which a domain
+		 * could be named.  How an idle vGPU came to be is its origin. */
+		const char *owner = NULL;
 		if (rec && gvtg_record_in_use(rec))
 			owner = rec->domain_name && rec->domain_name[0] ? rec->domain_name
 									: rec->domain_uuid;
-		else if (rec)
-			owner = gvtg_origin_to_string(rec->origin);
 		ctl_cell(c, ln, VC_OWNER, owner);
 		ctl_cell(c, ln, VC_ORIGIN, rec ? gvtg_origin_to_string(rec->origin) : NULL);
+		ctl_cell(c, ln, VC_STATE, "active");
 		ctl_cell(c, ln, VC_DOMAIN_UUID,
 			 rec && gvtg_record_in_use(rec) ? rec->domain_uuid : NULL);
 	}
+	if (r >= 0)
+		r = add_boot_rows(c, tb, f, devs, n_devs);
 	gvtg_records_free(recs, n_recs);
 	gvtg_devices_free(devs, n_devs);
 	if (r < 0) {
@@ -217,6 +288,33 @@ static int vgpus_table(struct ctl *c, struct libscols_table **ret_tb)
 	}
 	*ret_tb = tb;
 	return 0;
+}
+
+/* A parent named on the command line must be registered; the error lists those that
+ * are, and the nearest one. */
+static int check_parent(struct ctl *c, const char *what, const char *parent)
+{
+	int r = gvtg_parent_check(c->ctx, parent);
+	if (r >= 0)
+		return 0;
+	char list[512];
+	ctl_describe_parents(c, list, sizeof(list));
+	char **names = NULL;
+	size_t n = 0;
+	const char *hint = NULL;
+	if (r == -ENOENT && gvtg_parents_list(c->ctx, &names, &n) >= 0)
+		hint = ctl_did_you_mean(parent, (const char *const *)names, n);
+	if (r == -EINVAL)
+		ctl_error("%s, %s: not a valid parent name. Registered parents: %s", what, parent,
+			  list);
+	else if (hint)
+		ctl_error("%s, %s: no such mdev parent; did you mean '%s'? Registered parents: %s",
+			  what, parent, hint, list);
+	else
+		ctl_error("%s, %s: %s. Registered parents: %s", what, parent,
+			  r == -ENOENT ? "no such mdev parent" : strerror(-r), list);
+	gvtg_strv_free(names, n);
+	return r;
 }
 
 static int parse_json_only(struct ctl *c, int argc, char **argv, const char *synopsis,
@@ -242,37 +340,118 @@ static int parse_json_only(struct ctl *c, int argc, char **argv, const char *syn
 	return CTL_CONTINUE;
 }
 
+enum {
+	OPT_LIST_UUID = OPT_FIRST_COMMAND_OPTION,
+	OPT_LIST_PARENT,
+	OPT_LIST_DEFINED,
+};
+
+static void free_tables(struct libscols_table **tables, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		scols_unref_table(tables[i]);
+}
+
+/* Keep the rows of a table whose first two columns (UUID, PARENT) pass the filter. */
+static void filter_rows(struct libscols_table *tb, const struct list_filter *f)
+{
+	if (!f->uuid[0] && !f->parent)
+		return;
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *ln, *drop = NULL;
+	while (it && scols_table_next_line(tb, it, &ln) == 0) {
+		if (drop)
+			scols_table_remove_line(tb, drop);
+		struct libscols_cell *u = scols_line_get_cell(ln, 0);
+		struct libscols_cell *p = scols_line_get_cell(ln, 1);
+		const char *uuid = u ? scols_cell_get_data(u) : NULL;
+		const char *parent = p ? scols_cell_get_data(p) : NULL;
+		drop = filter_vgpu(f, uuid ? uuid : "", parent) ? NULL : ln;
+	}
+	if (drop)
+		scols_table_remove_line(tb, drop);
+	scols_free_iter(it);
+}
+
 int cmd_list(struct ctl *c, int argc, char **argv)
 {
-	int first = 0;
+	static const struct option options[] = {
+		CTL_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "uuid", required_argument, NULL, OPT_LIST_UUID },
+		{ "parent", required_argument, NULL, OPT_LIST_PARENT },
+		{ "defined", no_argument, NULL, OPT_LIST_DEFINED },
+		{ 0 },
+	};
+	struct list_filter f = { 0 };
 	bool defined = false;
-	int r = parse_json_only(c, argc, argv, "gvtgctl list [--json] [--defined]", &first,
-				&defined);
-	if (r != CTL_CONTINUE)
-		return r;
-	if (first < argc)
-		return ctl_usage_error("list takes no arguments, not '%s'", argv[first]);
+	int opt, exit_code;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0) {
+		if (opt == OPT_LIST_UUID) {
+			if (gvtg_uuid_normalize(optarg, f.uuid) < 0)
+				return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)",
+						       optarg);
+			f.no_types = true;
+		} else if (opt == OPT_LIST_PARENT) {
+			f.parent = optarg;
+		} else if (opt == OPT_LIST_DEFINED) {
+			defined = true;
+		}
+	}
+	if (opt == 0)
+		return exit_code;
+	if (optind < argc)
+		return ctl_usage_error("list takes no arguments, not '%s'", argv[optind]);
 	if (ctl_open(c) < 0)
 		return CTL_EXIT_FAILURE;
+	if (f.parent && check_parent(c, "listing", f.parent) < 0)
+		return CTL_EXIT_FAILURE;
+	/* The configuration names the boot vGPUs; a broken one is said, and the rest of
+	 * the list is still worth showing. */
+	struct gvtg_config *cfg = NULL;
+	int r = gvtg_config_load(c->ctx, c->config, &cfg);
+	if (r >= 0) {
+		c->cfg = cfg;
+	} else {
+		gvtg_diag_config(c->ctx, cfg, c->config, r, GVTG_OP_CONFIG, NULL, NULL);
+		gvtg_config_free(cfg);
+	}
 
+	/* --defined: mdevctl's definitions only; else the types, the vGPUs and the
+	 * definitions, each narrowed by --uuid and --parent. */
 	struct libscols_table *tables[3];
-	if (defined)
-		return ctl_definitions_table(c, &tables[0]) < 0 ||
-				       ctl_tables_print(c, tables, 1) < 0
-			       ? CTL_EXIT_FAILURE
-			       : CTL_EXIT_OK;
-	if (types_table(c, NULL, &tables[0]) < 0)
-		return CTL_EXIT_FAILURE;
-	if (vgpus_table(c, &tables[1]) < 0) {
-		scols_unref_table(tables[0]);
+	size_t n = 0;
+	if (!defined) {
+		if (!f.no_types) {
+			if (types_table(c, f.parent, &tables[n]) < 0)
+				return CTL_EXIT_FAILURE;
+			n++;
+		}
+		if (vgpus_table(c, &f, &tables[n]) < 0) {
+			free_tables(tables, n);
+			return CTL_EXIT_FAILURE;
+		}
+		n++;
+	}
+	if (ctl_definitions_table(c, &tables[n]) < 0) {
+		free_tables(tables, n);
 		return CTL_EXIT_FAILURE;
 	}
-	if (ctl_definitions_table(c, &tables[2]) < 0) {
-		scols_unref_table(tables[0]);
-		scols_unref_table(tables[1]);
-		return CTL_EXIT_FAILURE;
+	filter_rows(tables[n], &f);
+	n++;
+	if (f.uuid[0]) {
+		bool any = false;
+		for (size_t i = 0; i < n; i++)
+			any = any || !scols_table_is_empty(tables[i]);
+		if (!any) {
+			free_tables(tables, n);
+			ctl_error("listing vGPU %s: no such vGPU (none active, none to create at "
+				  "boot, no definition). 'gvtgctl list' shows them all",
+				  f.uuid);
+			return CTL_EXIT_FAILURE;
+		}
 	}
-	return ctl_tables_print(c, tables, 3) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+	return ctl_tables_print(c, tables, n) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
 
 int cmd_types(struct ctl *c, int argc, char **argv)
@@ -287,21 +466,8 @@ int cmd_types(struct ctl *c, int argc, char **argv)
 	if (ctl_open(c) < 0)
 		return CTL_EXIT_FAILURE;
 
-	if (parent) {
-		r = gvtg_parent_check(c->ctx, parent);
-		if (r < 0) {
-			char list[512];
-			ctl_describe_parents(c, list, sizeof(list));
-			if (r == -EINVAL)
-				ctl_error("listing types, %s: not a valid parent name. Registered "
-					  "parents: %s",
-					  parent, list);
-			else
-				ctl_error("listing types, %s: %s. Registered parents: %s", parent,
-					  r == -ENOENT ? "no such mdev parent" : strerror(-r), list);
-			return CTL_EXIT_FAILURE;
-		}
-	}
+	if (parent && check_parent(c, "listing types", parent) < 0)
+		return CTL_EXIT_FAILURE;
 	struct libscols_table *tb;
 	if (types_table(c, parent, &tb) < 0)
 		return CTL_EXIT_FAILURE;

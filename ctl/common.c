@@ -242,7 +242,7 @@ static int json_inner(struct libscols_table *tb, char **ret_inner)
 int ctl_tables_print(struct ctl *c, struct libscols_table **tables, size_t n)
 {
 	int r = 0;
-	if (c->json && n > 1) {
+	if (c->json) {
 		fputs("{\n", stdout);
 		for (size_t i = 0; i < n && r >= 0; i++) {
 			char *inner;

@@ -21,6 +21,8 @@ enum {
 	CTL_EXIT_USAGE = 2,
 };
 
+struct ctl_command;
+
 struct ctl {
 	const char *root;       /* --root, NULL: "/" */
 	char *config;           /* --config made absolute, NULL: built-in path */
@@ -29,6 +31,7 @@ struct ctl {
 	bool notices_to_stdout; /* boot, sleep: say what was done on stdout */
 	struct gvtg_ctx *ctx;
 	struct gvtg_config *cfg;
+	const struct ctl_command *command; /* the one running, for its --help */
 };
 
 /* Long options every command accepts, so they may come before or after it. */
@@ -73,6 +76,9 @@ int cmd_check(struct ctl *c, int argc, char **argv);
 int cmd_xml(struct ctl *c, int argc, char **argv);
 int cmd_boot(struct ctl *c, int argc, char **argv);
 int cmd_sleep(struct ctl *c, int argc, char **argv);
+int cmd_attach(struct ctl *c, int argc, char **argv);
+int cmd_detach(struct ctl *c, int argc, char **argv);
+int cmd_help(struct ctl *c, int argc, char **argv);
 
 void ctl_usage(FILE *f);
 
@@ -133,6 +139,83 @@ int ctl_tables_print(struct ctl *c, struct libscols_table **tables, size_t n);
 int ctl_read_file(struct ctl *c, const char *path, char **ret_text);
 /* Does path exist under the root (following links within the root)? */
 bool ctl_exists(struct ctl *c, const char *path);
+
+/* ---- commands and their help (main.c) --------------------------------------------- */
+
+struct ctl_command {
+	const char *name;
+	ctl_command_fn fn;
+	bool json;              /* takes --json */
+	const char *synopsis;   /* after "gvtgctl " */
+	const char *summary;    /* one line for the usage */
+	const char *description;
+	const char *options;    /* one option a line, indented; NULL: none */
+};
+
+const struct ctl_command *ctl_command_find(const char *name);
+void ctl_command_help(FILE *f, const struct ctl_command *cmd);
+/* A usage error for a command that does not exist, with the nearest one. */
+int ctl_unknown_command(const char *name);
+
+/* ---- terminal and text (term.c) --------------------------------------------------- */
+
+/* Colour on f: a terminal, TERM not dumb, NO_COLOR unset or empty. */
+bool ctl_color(FILE *f);
+/* Columns to wrap at: $COLUMNS, else the terminal's width, else 0 (do not wrap). */
+int ctl_term_width(FILE *f);
+/* lead (lead_width visible columns), then text wrapped between words at width, the
+ * following lines indented by lead_width; a newline at the end. */
+void ctl_wrap(FILE *f, const char *lead, size_t lead_width, const char *text, int width);
+/* The choice word is most likely a typo of, or NULL. */
+const char *ctl_did_you_mean(const char *word, const char *const *choices, size_t n);
+/* A JSON string (NULL: null). */
+void ctl_json_string(FILE *f, const char *s);
+
+/* ---- vGPU placement for xml and attach (place.c) ---------------------------------- */
+
+/* What a vGPU needs in a domain: the placement resolved as the hook will resolve it,
+ * with the type checked on its parent.  Explains failures in the diagnosis table's
+ * words (the choices when ambiguous, a "did you mean" for a mistyped type); a UUID not
+ * given by the admin (uuid_given false) stays out of them, domain (or NULL) is named. */
+int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,
+		   const char *parent, const char *type, struct gvtg_placement *ret_placement);
+
+/* ---- the display pieces and the domain edit (domxml.c) ---------------------------- */
+
+enum ctl_display {
+	CTL_DISPLAY_OFF,
+	CTL_DISPLAY_GTK,
+	CTL_DISPLAY_SPICE,
+};
+
+struct ctl_vgpu_spec {
+	char uuid[GVTG_UUID_STRLEN + 1];
+	char *parent;
+	char *type;
+	enum ctl_display display;
+	bool ramfb;
+	const char *romfile;
+};
+
+/* Parse --display's value; -EINVAL for another word. */
+int ctl_display_parse(const char *s, enum ctl_display *ret);
+
+/* ---- gvtgctl check (cmd-check.c): one line per check --------------------------------- */
+
+enum ctl_check_status {
+	CTL_CHECK_PASS,
+	CTL_CHECK_INFO,
+	CTL_CHECK_WARN,
+	CTL_CHECK_FAIL,
+};
+
+struct ctl_check_report;
+/* Add a check's result: id is stable (scripts match it in --json), what says what was
+ * found, fix what to do (NULL for none).  Checks in other files (e.g. confinement) call
+ * this from a function cmd_check calls. */
+void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
+		      const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp);
 
 /* ---- definitions: mdevctl's persistent vGPUs (definitions.c, check-mdevctl.c) ---- */
 

@@ -20,6 +20,13 @@ _gvtgctl_types()
 	done
 }
 
+# Defined libvirt domains, when virsh answers quickly (attach/detach).
+_gvtgctl_domains()
+{
+	command -v virsh >/dev/null 2>&1 || return 0
+	timeout 2 virsh ${1:+-c "$1"} list --all --name 2>/dev/null | sed '/^$/d'
+}
+
 _gvtgctl_vgpus()
 {
 	local root=$1 d
@@ -49,9 +56,9 @@ _gvtgctl()
 		cword=$COMP_CWORD
 	fi
 
-	local globals='--root --config --verbose --help --version'
-	local commands='list types create remove check xml boot sleep'
-	local root='' parent='' cmd='' i
+	local globals='--root --config --json --verbose --help --version'
+	local commands='list types create remove check attach detach xml boot sleep help'
+	local root='' parent='' uri='' cmd='' i
 
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
@@ -59,10 +66,13 @@ _gvtgctl()
 		--root=*) root=${words[i]#--root=} ;;
 		--parent) parent=${words[i + 1]} ;;
 		--parent=*) parent=${words[i]#--parent=} ;;
+		--connect) uri=${words[i + 1]} ;;
+		--connect=*) uri=${words[i]#--connect=} ;;
 		-*) ;;
 		*)
 			case ${words[i - 1]} in
-			--root | --config | --parent | --type | --romfile | --display) ;;
+			--root | --config | --parent | --type | --romfile | --display | --uuid | \
+				--connect) ;;
 			*) [[ -z $cmd ]] && cmd=${words[i]} ;;
 			esac
 			;;
@@ -91,17 +101,26 @@ _gvtgctl()
 		mapfile -t COMPREPLY < <(compgen -W 'off gtk spice' -- "$cur")
 		return
 		;;
+	--uuid | --connect)
+		return
+		;;
 	esac
 
 	local words_for=''
 	case $cmd in
 	'') words_for="$globals $commands" ;;
-	list) words_for='--json --defined' ;;
+	list) words_for='--json --uuid --parent --defined' ;;
 	check) words_for='--json' ;;
 	types) words_for="--json $(_gvtgctl_parents "$root")" ;;
 	create) words_for='--parent --type' ;;
 	remove) words_for="--force $(_gvtgctl_vgpus "$root")" ;;
 	xml) words_for="--display --ramfb --romfile --parent --type $(_gvtgctl_vgpus "$root")" ;;
+	attach)
+		words_for="--type --parent --uuid --display --ramfb --romfile --dry-run --connect"
+		words_for="$words_for $(_gvtgctl_domains "$uri")"
+		;;
+	detach) words_for="--dry-run --connect $(_gvtgctl_domains "$uri")" ;;
+	help) words_for=$commands ;;
 	boot) words_for='--stop' ;;
 	sleep) words_for='pre post' ;;
 	esac

@@ -14,44 +14,187 @@
 #define GVTG_VERSION "0"
 #endif
 
-static const struct {
-	const char *name;
-	ctl_command_fn fn;
-} commands[] = {
-	{ "list", cmd_list },     { "types", cmd_types }, { "create", cmd_create },
-	{ "remove", cmd_remove }, { "check", cmd_check }, { "xml", cmd_xml },
-	{ "boot", cmd_boot },     { "sleep", cmd_sleep },
+/* Every command: its synopsis, what it does, and its own options, for --help and
+ * 'gvtgctl help COMMAND'.  The order is the order of the usage. */
+static const struct ctl_command commands[] = {
+	{ "list", cmd_list, true, "list [--uuid UUID] [--parent PARENT] [--defined] [--json]",
+	  "parents, their types, the vGPUs with their owners, definitions",
+	  "Show every mdev parent with its vGPU types, and every vGPU: the active ones with\n"
+	  "the domain that holds them, the boot vGPUs of the configuration that are not\n"
+	  "created yet, and mdevctl's definitions.",
+	  "  --uuid UUID       only this vGPU\n"
+	  "  --parent PARENT   only this parent's types, vGPUs and definitions\n"
+	  "  --defined         only mdevctl's definitions\n"
+	  "  --json            one JSON object instead of tables\n" },
+	{ "types", cmd_types, true, "types [PARENT] [--json]", "the vGPU types a parent offers",
+	  "Show the vGPU types of every parent, or of PARENT: instances left, resolution,\n"
+	  "graphics memory, fences and weight.",
+	  "  --json            one JSON object instead of a table\n" },
+	{ "create", cmd_create, false, "create [--parent PARENT] [--type TYPE] [UUID]",
+	  "create a vGPU and print its UUID",
+	  "Create a vGPU now (a new UUID unless one is given) and record it as made by hand:\n"
+	  "the hook lends it to a domain that names it and never removes it. The parent and\n"
+	  "type are chosen as the hook chooses them, the options first.",
+	  "  --parent PARENT   the mdev parent, e.g. 0000:00:02.0\n"
+	  "  --type TYPE       the vGPU type, e.g. i915-GVTg_V5_4 ('gvtgctl types')\n" },
+	{ "remove", cmd_remove, false, "remove [-f|--force] UUID",
+	  "remove a vGPU no running domain holds",
+	  "Remove a vGPU and its ownership record. A vGPU a running domain holds is refused.",
+	  "  -f, --force       remove it even though its record names a domain (for a record\n"
+	  "                    left by a domain that no longer runs)\n" },
+	{ "check", cmd_check, true, "check [--json]", "check this host's GVT-g prerequisites",
+	  "Check every prerequisite of a GVT-g host, one line each (PASS, WARN, FAIL, INFO)\n"
+	  "with the fix, and a summary line. Exit status 1 when a check fails.",
+	  "  --json            one JSON object; every check has a stable \"id\"\n" },
+	{ "attach", cmd_attach, false,
+	  "attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n"
+	  "                  [--display=off|gtk|spice] [--ramfb] [--romfile PATH] [--dry-run]\n"
+	  "                  [--connect URI]",
+	  "give a defined domain a vGPU (edits its definition)",
+	  "Add a vGPU to a domain's persistent definition through libvirt: the <hostdev>, the\n"
+	  "metadata that pins its parent and type (resolved as the hook will resolve them),\n"
+	  "and what the display needs. The hook creates the vGPU when the domain starts.",
+	  "  --type TYPE       the vGPU type ('gvtgctl types'); needed when there are several\n"
+	  "  --parent PARENT   the mdev parent; needed when several have the type\n"
+	  "  --uuid UUID       the vGPU's UUID (default: a new one)\n"
+	  "  --display=off     no display from the vGPU (default)\n"
+	  "  --display=gtk     QEMU's GTK window shows the vGPU (OpenGL)\n"
+	  "  --display=spice   SPICE with OpenGL shows the vGPU; replaces <graphics>/<video>\n"
+	  "  --ramfb           also show the firmware and boot screens\n"
+	  "  --romfile PATH    an option ROM for the vGPU (UEFI guests)\n"
+	  "  --dry-run         print the resulting domain XML, change nothing\n"
+	  "  --connect URI     libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
+	  "                    qemu:///system)\n" },
+	{ "detach", cmd_detach, false, "detach DOMAIN [UUID] [--dry-run] [--connect URI]",
+	  "take a vGPU that attach added out of a domain",
+	  "Remove exactly what 'gvtgctl attach' added for the vGPU UUID (the domain's only one\n"
+	  "when left out), and put back what it replaced.",
+	  "  --dry-run         print the resulting domain XML, change nothing\n"
+	  "  --connect URI     libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
+	  "                    qemu:///system)\n" },
+	{ "xml", cmd_xml, false,
+	  "xml [UUID] [--type TYPE] [--parent PARENT] [--display=off|gtk|spice] [--ramfb]\n"
+	  "               [--romfile PATH]",
+	  "the domain XML of a vGPU, to paste with 'virsh edit'",
+	  "Print the XML a vGPU needs in a domain, as one block: <metadata> and <devices>\n"
+	  "(and, for a display, QEMU's elements) to merge into the domain with 'virsh edit'.\n"
+	  "The parent and type are resolved as the hook will resolve them. 'gvtgctl attach'\n"
+	  "does the same edit in one command.",
+	  "  --type TYPE       the vGPU type ('gvtgctl types'); needed when there are several\n"
+	  "  --parent PARENT   the mdev parent; needed when several have the type\n"
+	  "  --display=off     no display from the vGPU (default)\n"
+	  "  --display=gtk     QEMU's GTK window shows the vGPU (OpenGL)\n"
+	  "  --display=spice   SPICE with OpenGL shows the vGPU\n"
+	  "  --ramfb           also show the firmware and boot screens\n"
+	  "  --romfile PATH    an option ROM for the vGPU (UEFI guests)\n" },
+	{ "boot", cmd_boot, false, "boot [--stop]",
+	  "create (remove) the boot vGPUs of the configuration",
+	  "Create the vGPUs the configuration marks 'boot = yes' (gvtg-boot.service runs\n"
+	  "this at boot).",
+	  "  --stop            remove the boot vGPUs no running domain holds\n" },
+	{ "sleep", cmd_sleep, false, "sleep pre|post",
+	  "remove idle vGPUs before a host suspend, create them after",
+	  "With remove_idle = yes in [sleep]: 'pre' removes the vGPUs no domain holds and\n"
+	  "remembers them, 'post' creates them again (the system-sleep hook runs this).",
+	  NULL },
+	{ "help", cmd_help, false, "help [COMMAND]", "this help, or a command's",
+	  "Show the commands, or what COMMAND does and its options.", NULL },
 };
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const struct ctl_command *ctl_command_find(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
 
 void ctl_usage(FILE *f)
 {
-	fputs("usage: gvtgctl [--root DIR] [--config FILE] [--verbose] COMMAND [ARGS]\n"
+	fputs("usage: gvtgctl [--root DIR] [--config FILE] [--json] [--verbose] COMMAND [ARGS]\n"
 	      "\n"
 	      "Intel GVT-g vGPUs (mediated devices) for libvirt domains, beside gvtg-hook.\n"
 	      "\n"
-	      "Commands:\n"
-	      "  list [--json] [--defined]          parents, types, vGPUs and mdevctl definitions\n"
-	      "  types [PARENT] [--json]            the vGPU types a parent offers\n"
-	      "  create [--parent P] [--type T] [UUID]\n"
-	      "                                     create a vGPU and print its UUID\n"
-	      "  remove [--force] UUID              remove a vGPU no running domain holds\n"
-	      "  check [--json]                     check this host's GVT-g prerequisites\n"
-	      "  xml [UUID] [--display=off|gtk|spice] [--ramfb] [--romfile PATH]\n"
-	      "      [--parent P] [--type T]        domain XML for 'virsh edit'\n"
-	      "  boot [--stop]                      create (remove) the boot vGPUs of the\n"
-	      "                                     configuration\n"
-	      "  sleep pre|post                     remove idle vGPUs before a host suspend and\n"
-	      "                                     create them again after it\n"
-	      "\n"
-	      "Options:\n"
-	      "  --root DIR      every path (/sys, /proc, /run, /etc, /dev) is under DIR\n"
-	      "  --config FILE   configuration file (default " GVTG_CONFIG_FILE ")\n"
-	      "  --verbose       show what the library does (twice: more)\n"
-	      "  --help, --version\n"
-	      "\n"
-	      "Exit status: 0 success, 1 failure (or a failed check), 2 usage error.\n"
+	      "Commands:\n",
+	      f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"Options:\n"
+		"  --root DIR      every path (/sys, /proc, /run, /etc, /dev) is under DIR\n"
+		"  --config FILE   configuration file (default %s)\n"
+		"  --json          JSON output, for list, types and check\n"
+		"  --verbose       show what the library does (twice: more)\n"
+		"  --help, --version\n"
+		"\n"
+		"'gvtgctl help COMMAND' or 'gvtgctl COMMAND --help': a command's options.\n"
+		"Exit status: 0 success, 1 failure (or a failed check), 2 usage error.\n"
+		"See gvtgctl(8).\n",
+		gvtg_config_default_path());
+}
+
+void ctl_command_help(FILE *f, const struct ctl_command *cmd)
+{
+	fprintf(f, "usage: gvtgctl %s\n\n%s\n", cmd->synopsis, cmd->description);
+	if (cmd->options)
+		fprintf(f, "\nOptions:\n%s", cmd->options);
+	fputs("\nEvery command also takes --root DIR, --config FILE, --verbose, --help.\n"
 	      "See gvtgctl(8).\n",
 	      f);
+}
+
+int cmd_help(struct ctl *c, int argc, char **argv)
+{
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		ctl_command_help(stdout, c->command);
+		return CTL_EXIT_OK;
+	}
+	if (argc > 2)
+		return ctl_usage_error("help takes at most one COMMAND, not '%s'", argv[2]);
+	if (argc < 2) {
+		ctl_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	const struct ctl_command *cmd = ctl_command_find(argv[1]);
+	if (!cmd)
+		return ctl_unknown_command(argv[1]);
+	ctl_command_help(stdout, cmd);
+	return CTL_EXIT_OK;
+}
+
+int ctl_unknown_command(const char *name)
+{
+	const char *names[N_COMMANDS];
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		names[i] = commands[i].name;
+	const char *hint = ctl_did_you_mean(name, names, N_COMMANDS);
+	if (hint)
+		return ctl_usage_error("unknown command '%s' (did you mean '%s'?)", name, hint);
+	return ctl_usage_error("unknown command '%s'", name);
+}
+
+/* An unknown option, with the command's nearest one ("--jsno": "--json"). */
+static int bad_option(char **argv, const struct option *options)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	if (strncmp(arg, "--", 2) != 0 || !arg[2])
+		return ctl_bad_option(argv);
+	char word[64];
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	const char *names[64];
+	size_t n = 0;
+	for (const struct option *o = options; o->name && n < 64; o++)
+		names[n++] = o->name;
+	const char *hint = ctl_did_you_mean(word, names, n);
+	/* the option exists: its argument is what is missing */
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], word))
+			return ctl_usage_error("option '--%s' needs an argument", word);
+	if (hint)
+		return ctl_usage_error("unknown option '%s' (did you mean '--%s'?)", arg, hint);
+	return ctl_bad_option(argv);
 }
 
 int ctl_next_option(struct ctl *c, int argc, char **argv, const char *shortopts,
@@ -65,9 +208,7 @@ int ctl_next_option(struct ctl *c, int argc, char **argv, const char *shortopts,
 		if (r == -1 && opt != '?' && opt != ':')
 			return opt; /* the command's own */
 		if (r == -1)
-			r = ctl_bad_option(argv);
-		else if (opt == OPT_HELP && synopsis)
-			printf("\n%s\n", synopsis);
+			r = bad_option(argv, options);
 		*ret_exit = r;
 		return 0;
 	}
@@ -107,8 +248,14 @@ int ctl_common_option(struct ctl *c, int opt, const char *arg)
 		c->verbose++;
 		return CTL_CONTINUE;
 	case OPT_HELP:
-		ctl_usage(stdout);
+		if (c->command)
+			ctl_command_help(stdout, c->command);
+		else
+			ctl_usage(stdout);
 		return CTL_EXIT_OK;
+	case OPT_JSON:
+		c->json = true;
+		return CTL_CONTINUE;
 	case OPT_VERSION:
 		puts("gvtgctl " GVTG_VERSION);
 		return CTL_EXIT_OK;
@@ -125,7 +272,11 @@ int ctl_bad_option(char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = { CTL_COMMON_OPTIONS, { 0 } };
+	static const struct option options[] = {
+		CTL_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ 0 },
+	};
 	struct ctl c = { 0 };
 	int opt, r;
 
@@ -147,16 +298,20 @@ int main(int argc, char **argv)
 		return ctl_usage_error("no command given");
 	}
 	const char *name = argv[optind];
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, name) != 0)
-			continue;
-		int sub_argc = argc - optind;
-		char **sub_argv = argv + optind;
-		optind = 0; /* restart getopt for the command's own options */
-		r = commands[i].fn(&c, sub_argc, sub_argv);
+	const struct ctl_command *cmd = ctl_command_find(name);
+	if (!cmd) {
 		ctl_free(&c);
-		return r;
+		return ctl_unknown_command(name);
 	}
+	if (c.json && !cmd->json) {
+		ctl_free(&c);
+		return ctl_usage_error("--json is for list, types and check, not %s", name);
+	}
+	c.command = cmd;
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	optind = 0; /* restart getopt for the command's own options */
+	r = cmd->fn(&c, sub_argc, sub_argv);
 	ctl_free(&c);
-	return ctl_usage_error("unknown command '%s'", name);
+	return r;
 }

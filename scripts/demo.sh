@@ -28,7 +28,7 @@ rc=0
 "$gvtgctl" check || rc=$?
 if [ "$rc" = 0 ] && [ -z "${GVTG_DEMO_SIMULATE:-}" ]; then
     echo
-    echo "This host has GVT-g: use 'gvtgctl xml' and 'virsh edit' to give a domain a vGPU."
+    echo "This host has GVT-g: 'gvtgctl attach DOMAIN --type TYPE' gives a domain a vGPU ('gvtgctl xml' prints it for 'virsh edit')."
     exit 0
 fi
 echo

@@ -13,6 +13,12 @@ mkdir -p "$root/sys/class/mdev_bus/0000:00:02.0/mdev_supported_types/i915-GVTg_V
 	"$root/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1" \
 	"$root/sys/bus/mdev/devices/aaaaaaaa-1111-4111-8111-111111111111"
 
+# A virsh that lists two defined domains, for attach and detach.
+mkdir -p "$root/bin"
+printf '#!/bin/sh\nprintf "win10\\nwin11\\n\\n"\n' >"$root/bin/virsh"
+chmod +x "$root/bin/virsh"
+PATH=$root/bin:$PATH
+
 # shellcheck source=/dev/null
 source "$completion"
 
@@ -48,6 +54,13 @@ expect "gvtgctl --root $root types 0" "0000:00:02.0"
 expect "gvtgctl xml --display " "gtk off spice"
 expect "gvtgctl sleep p" "post pre"
 expect "gvtgctl boot --s" "--stop"
+expect "gvtgctl he" "help"
+expect "gvtgctl help at" "attach"
+expect "gvtgctl list --" "--config --defined --help --json --parent --root --uuid --verbose"
+expect "gvtgctl attach --d" "--display --dry-run"
+expect "gvtgctl attach w" "win10 win11"
+expect "gvtgctl detach --connect qemu:///system w" "win10 win11"
+expect "gvtgctl --root $root attach win10 --type " "i915-GVTg_V5_4 i915-GVTg_V5_8 mtty-1"
 
 complete -p gvtgctl >/dev/null
 exit $((failures > 0))

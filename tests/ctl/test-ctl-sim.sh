@@ -41,7 +41,8 @@ uuid=$(ctl create --type i915-GVTg_V5_4) || fail "create exited $?"
 [[ -e $root/sys/bus/mdev/devices/$uuid ]] || fail "no device $uuid after create"
 [[ $(avail i915-GVTg_V5_1) == 0 ]] || fail "_1 still available after a _4"
 grep -qx 'origin=manual' "$root/run/gvtg-hook/$uuid" || fail "record of $uuid is not manual"
-ctl list --json | grep -q "\"owner\": \"manual\"" || fail "list does not show the manual vGPU"
+ctl list --json --uuid "$uuid" | grep -q "\"origin\": \"manual\"" || fail "list does not show the manual vGPU"
+ctl list --json --uuid "$uuid" | grep -q "\"owner\": null" || fail "list gives the idle vGPU an owner"
 
 # a type without room is refused before any write
 if ctl create --type i915-GVTg_V5_1 2>"$root/err"; then

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <pty.h>
 
 #include <libxml/parser.h>
 
@@ -64,6 +65,9 @@ static void result_clear(struct result *r)
 
 static void setup(void)
 {
+	/* Output for people is wrapped at $COLUMNS: the tests that want it set it. */
+	unsetenv("COLUMNS");
+	unsetenv("LIBVIRT_DEFAULT_URI");
 	fs = fakesys_new();
 	memset(&res, 0, sizeof(res));
 }
@@ -233,9 +237,9 @@ START_TEST(list_gvt_host)
 		"0000:00:02.0 i915-GVTg_V5_4 GVTg_V5_4     2 1920x1200      128M   512M     4      4 vfio-pci\n"
 		"0000:00:02.0 i915-GVTg_V5_8 GVTg_V5_8     2 1024x768        64M   384M     4      2 vfio-pci\n"
 		"\n"
-		"UUID                                 PARENT       TYPE           OWNER  ORIGIN\n"
-		"aaaaaaaa-1111-4111-8111-111111111111 0000:00:02.0 i915-GVTg_V5_4 win10  adopted\n"
-		"bbbbbbbb-2222-4222-8222-222222222222 0000:00:02.0 i915-GVTg_V5_4 manual manual\n");
+		"UUID                                 PARENT       TYPE           OWNER ORIGIN  STATE\n"
+		"aaaaaaaa-1111-4111-8111-111111111111 0000:00:02.0 i915-GVTg_V5_4 win10 adopted active\n"
+		"bbbbbbbb-2222-4222-8222-222222222222 0000:00:02.0 i915-GVTg_V5_4 -     manual  active\n");
 	ck_assert_str_eq(res.err, "");
 }
 END_TEST
@@ -264,11 +268,129 @@ START_TEST(list_json)
 	ck_assert_str_eq(json_str(j, "vgpus[0].owner"), "win10");
 	ck_assert_str_eq(json_str(j, "vgpus[0].domain_uuid"), DOM_UUID);
 	ck_assert_str_eq(json_str(j, "vgpus[0].origin"), "adopted");
-	ck_assert_str_eq(json_str(j, "vgpus[1].owner"), "manual");
+	ck_assert_str_eq(json_str(j, "vgpus[0].state"), "active");
+	/* no domain holds it: null, never a word a domain could be named */
+	v = json_path(j, "vgpus[1].owner");
+	ck_assert(v && v->kind == JSON_NULL);
+	ck_assert_str_eq(json_str(j, "vgpus[1].origin"), "manual");
 	ck_assert_str_eq(json_str(j, "vgpus[2].type"), T8);
-	ck_assert_str_eq(json_str(j, "vgpus[2].owner"), "none");
+	v = json_path(j, "vgpus[2].owner");
+	ck_assert(v && v->kind == JSON_NULL);
 	v = json_path(j, "vgpus[2].origin");
 	ck_assert(v && v->kind == JSON_NULL);
+	json_free(j);
+}
+END_TEST
+
+/* A domain named "none" (or "manual") is a domain, told apart from no owner. */
+START_TEST(list_owner_named_none)
+{
+	gvt_host_with_vgpus();
+	write_record(UA, "created", "none", DOM_UUID);
+	run("--json", "list", NULL);
+	assert_rc(0);
+	struct json *j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_str_eq(json_str(j, "vgpus[0].owner"), "none");
+	const struct json *v = json_path(j, "vgpus[1].owner");
+	ck_assert(v && v->kind == JSON_NULL);
+	json_free(j);
+}
+END_TEST
+
+/* list --uuid, --parent; boot vGPUs of the configuration that do not exist yet. */
+START_TEST(list_filters_and_boot)
+{
+	gvt_host_with_vgpus();
+	fakesys_add_parent(fs, "mtty");
+	fakesys_add_type(fs, "mtty", "mtty-1", "Single port serial", "vfio-pci", NULL, 24);
+	fakesys_write(fs, CONF, "[" UC "]\ntype = " T8 "\nparent = " GPU "\nboot = yes\n");
+	run("--config", "/" CONF, "list", NULL);
+	assert_rc(0);
+	assert_out_has("UUID                                 PARENT       TYPE           OWNER ORIGIN  STATE\n"
+		       "aaaaaaaa-1111-4111-8111-111111111111 0000:00:02.0 i915-GVTg_V5_4 win10 adopted active\n"
+		       "bbbbbbbb-2222-4222-8222-222222222222 0000:00:02.0 i915-GVTg_V5_4 -     manual  active\n"
+		       "cccccccc-3333-4333-8333-333333333333 0000:00:02.0 i915-GVTg_V5_8 -     boot    not created\n");
+	assert_out_has("mtty         mtty-1");
+
+	run("--config", "/" CONF, "list", "--uuid", UB, NULL);
+	assert_rc(0);
+	ck_assert_str_eq(res.out,
+		"UUID                                 PARENT       TYPE           OWNER ORIGIN STATE\n"
+		"bbbbbbbb-2222-4222-8222-222222222222 0000:00:02.0 i915-GVTg_V5_4 -     manual active\n");
+
+	run("--config", "/" CONF, "list", "--json", "--uuid", "CCCCCCCC-3333-4333-8333-333333333333", NULL);
+	assert_rc(0);
+	struct json *j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_int_eq(json_len(j, "vgpus"), 1);
+	ck_assert_ptr_null(json_path(j, "types"));
+	ck_assert_str_eq(json_str(j, "vgpus[0].state"), "not-created");
+	ck_assert_str_eq(json_str(j, "vgpus[0].origin"), "boot");
+	ck_assert_str_eq(json_str(j, "vgpus[0].type"), T8);
+	json_free(j);
+
+	run("--config", "/" CONF, "list", "--parent", "mtty", NULL);
+	assert_rc(0);
+	ck_assert_str_eq(res.out,
+		"PARENT TYPE   NAME               AVAIL RESOLUTION APERTURE HIDDEN FENCE WEIGHT API\n"
+		"mtty   mtty-1 Single port serial    24 -                 -      -     -      - vfio-pci\n");
+
+	run("list", "--uuid", "dddddddd-4444-4444-8444-444444444444", NULL);
+	assert_rc(1);
+	ck_assert_str_eq(res.out, "");
+	assert_err_has("listing vGPU dddddddd-4444-4444-8444-444444444444: no such vGPU");
+	run("list", "--parent", "0000:00:02.1", NULL);
+	assert_rc(1);
+	assert_err_has("did you mean '0000:00:02.0'?");
+	run("list", "--uuid", "nope", NULL);
+	assert_rc(2);
+
+	/* mdevctl's definitions are narrowed the same way */
+	fakesys_write(fs, "etc/mdevctl.d/mtty/dddddddd-4444-4444-8444-444444444444",
+		      "{\"mdev_type\":\"mtty-1\",\"start\":\"manual\",\"attrs\":[]}\n");
+	run("list", "--json", "--uuid", "dddddddd-4444-4444-8444-444444444444", NULL);
+	assert_rc(0);
+	j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_int_eq(json_len(j, "vgpus"), 0);
+	ck_assert_int_eq(json_len(j, "definitions"), 1);
+	ck_assert_str_eq(json_str(j, "definitions[0].parent"), "mtty");
+	json_free(j);
+	run("list", "--json", "--parent", GPU, NULL);
+	assert_rc(0);
+	j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_int_eq(json_len(j, "definitions"), 0);
+	ck_assert_int_eq(json_len(j, "vgpus"), 2);
+	json_free(j);
+
+	/* a broken configuration is said, and the active vGPUs are still listed */
+	fakesys_write(fs, CONF, "[" UC "]\nboot = perhaps\n");
+	run("--config", "/" CONF, "list", "--uuid", UA, NULL);
+	assert_rc(0);
+	assert_err_has("gvtgctl: reading the configuration: /" CONF ", line 2: ");
+	assert_out_has(UA " 0000:00:02.0 i915-GVTg_V5_4 win10 adopted active\n");
+}
+END_TEST
+
+/* Every --json output is JSON, on a host without any parent too. */
+START_TEST(json_on_empty_host)
+{
+	static const char *const cmds[][3] = { { "types", "--json", NULL },
+					       { "--json", "types", NULL },
+					       { "list", "--json", NULL },
+					       { "check", "--json", NULL } };
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		run(cmds[i][0], cmds[i][1], NULL);
+		struct json *j = json_parse(res.out);
+		ck_assert_msg(j, "%s %s: not JSON:\n%s", cmds[i][0], cmds[i][1], res.out);
+		json_free(j);
+	}
+	run("types", "--json", NULL);
+	assert_rc(0);
+	struct json *j = json_parse(res.out);
+	ck_assert_int_eq(json_len(j, "types"), 0);
 	json_free(j);
 }
 END_TEST
@@ -328,8 +450,8 @@ START_TEST(types_unknown_parent)
 	run("types", "0000:00:03.0", NULL);
 	assert_rc(1);
 	ck_assert_str_eq(res.out, "");
-	ck_assert_str_eq(res.err, "gvtgctl: listing types, 0000:00:03.0: no such mdev parent. "
-				  "Registered parents: 0000:00:02.0\n");
+	ck_assert_str_eq(res.err, "gvtgctl: listing types, 0000:00:03.0: no such mdev parent; did "
+				  "you mean '0000:00:02.0'? Registered parents: 0000:00:02.0\n");
 	run("types", "../etc", NULL);
 	assert_rc(1);
 	assert_err_has("not a valid parent name");
@@ -612,6 +734,9 @@ static void good_host(void)
 	fakesys_write(fs, "run/libvirtd.pid", "4242\n");
 }
 
+#define SELF_TEST_PASS                                                                     \
+	"PASS  hook " GVTG_HOOK_PATH " loads its module and parses a domain (--self-test)"
+
 static const char good_check[] =
 	"PASS  Intel iGPU at 0000:00:02.0 (0x3e92, Coffee Lake/Whiskey Lake) supports GVT-g\n"
 	"PASS  GVT-g enabled in i915 (i915.enable_gvt=1)\n"
@@ -623,8 +748,11 @@ static const char good_check[] =
 	"PASS  /dev/vfio/vfio present\n"
 	"PASS  0000:00:02.0 offers 4 vGPU types\n"
 	"PASS  hook installed: " GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook\n"
+	SELF_TEST_PASS "\n"
 	"PASS  libvirtd (pid 4242) started after the hook was installed\n"
-	"PASS  configuration " GVTG_CONFIG_FILE " absent: built-in defaults\n";
+	"PASS  configuration " GVTG_CONFIG_FILE " absent: built-in defaults\n"
+	"\n"
+	"13 checks: 13 passed, 0 warnings, 0 failed, 0 for information: ready\n";
 
 START_TEST(check_good_host)
 {
@@ -647,7 +775,25 @@ START_TEST(check_json)
 	assert_rc(1);
 	struct json *j = json_parse(res.out);
 	ck_assert_msg(j, "not JSON:\n%s", res.out);
-	ck_assert_int_eq(json_len(j, "checks"), 12);
+	ck_assert_int_eq(json_len(j, "checks"), 13);
+	/* every check has its stable id */
+	static const char *const ids[] = { "igpu", "i915-enable-gvt", "i915-enable-guc",
+					   "module-kvmgt", "module-vfio", "module-mdev", "iommu",
+					   "vfio-node", "vgpu-types", "hook", "hook-self-test",
+					   "libvirt-daemon", "config" };
+	for (size_t i = 0; i < 13; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "checks[%zu].id", i);
+		ck_assert_str_eq(json_str(j, path), ids[i]);
+	}
+	const struct json *n = json_path(j, "summary.fail");
+	ck_assert(n && n->kind == JSON_NUMBER && n->num == 1);
+	n = json_path(j, "summary.warn");
+	ck_assert(n && n->kind == JSON_NUMBER && n->num == 1);
+	n = json_path(j, "summary.pass");
+	ck_assert(n && n->kind == JSON_NUMBER && n->num == 11);
+	n = json_path(j, "summary.ready");
+	ck_assert(n && n->kind == JSON_BOOL && !n->b);
 	ck_assert_str_eq(json_str(j, "checks[2].result"), "WARN");
 	ck_assert_str_eq(json_str(j, "checks[2].check"), "GuC firmware loading on (i915.enable_guc=3)");
 	ck_assert_ptr_nonnull(strstr(json_str(j, "checks[2].fix"), "i915.enable_guc=0"));
@@ -660,11 +806,130 @@ START_TEST(check_json)
 }
 END_TEST
 
+static void rm(const char *rel);
+
+/* The summary line counts each result; the check lines wrap between words at $COLUMNS,
+ * the following lines under the text. */
+START_TEST(check_summary_and_wrap)
+{
+	good_host();
+	fakesys_write(fs, "sys/module/i915/parameters/enable_guc", "3\n");
+	rm(REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"));
+	setenv("COLUMNS", "60", 1);
+	run("check", NULL);
+	unsetenv("COLUMNS");
+	assert_rc(1);
+	assert_out_has("WARN  GuC firmware loading on (i915.enable_guc=3): add\n"
+		       "      i915.enable_guc=0 to the kernel command line: GVT-g\n"
+		       "      does not work with GuC submission\n");
+	assert_out_has("FAIL  hook not installed where libvirt looks\n"
+		       "      (" GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook): install\n"
+		       "      gvtg-hook (meson install), or ln -s\n");
+	assert_out_has("\n\n12 checks: 9 passed, 1 warning, 1 failed, 1 for information:\n"
+		       "this host cannot run GVT-g vGPUs yet\n");
+	char *text = strdup(res.out);
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		ck_assert_msg(strlen(l) <= 60 || !strchr(l + 6, ' '), "longer than 60: %s", l);
+	free(text);
+	/* without a terminal and without COLUMNS: one line per check */
+	run("check", NULL);
+	assert_out_has("WARN  GuC firmware loading on (i915.enable_guc=3): add i915.enable_guc=0 "
+		       "to the kernel command line: GVT-g does not work with GuC submission\n");
+}
+END_TEST
+
+#define FIX_REINSTALL "reinstall gvtg-hook (meson install): its module belongs in " GVTG_HOOK_DIR
+
+/* The installed hook copied as the main hooks/qemu file (what older libvirt needs, and
+ * what some guides say): found as ours, and its self-test decides.  A hook from before
+ * --self-test finds its module beside it or in the directory it was built for. */
+START_TEST(check_hook_copied)
+{
+	good_host();
+	rm(REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"));
+	fakesys_write(fs, REL(GVTG_HOOKS_DIR "/qemu"),
+		      "#!/bin/sh\n"
+		      "echo 'usage: gvtg-hook DOMAIN OPERATION SUB-OPERATION EXTRA < domain.xml' >&2\n"
+		      "exit 2\n");
+	char p[512];
+	snprintf(p, sizeof(p), "%s%s/qemu", fakesys_root(fs), GVTG_HOOKS_DIR);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+	run("check", NULL);
+	assert_rc(1);
+	assert_out_has("PASS  hook installed: " GVTG_HOOKS_DIR "/qemu\n"
+		       "FAIL  hook " GVTG_HOOKS_DIR "/qemu cannot load its module: " GVTG_HOOK_DIR
+		       "/gvtg-hook-core.so is missing: " FIX_REINSTALL "\n");
+	fakesys_write(fs, REL(GVTG_HOOK_DIR "/gvtg-hook-core.so"), "\177ELF");
+	run("check", NULL);
+	assert_out_has("PASS  hook installed: " GVTG_HOOKS_DIR "/qemu\n"
+		       "PASS  hook module " GVTG_HOOK_DIR "/gvtg-hook-core.so present (this hook "
+		       "has no --self-test)\n");
+	/* a hook with --self-test that passes: fine wherever it is */
+	fakesys_write(fs, REL(GVTG_HOOKS_DIR "/qemu"),
+		      "#!/bin/sh\n# usage: gvtg-hook DOMAIN OPERATION\n[ \"$1\" = --self-test ]\n");
+	run("check", NULL);
+	assert_out_has("PASS  hook installed: " GVTG_HOOKS_DIR "/qemu\n"
+		       "PASS  hook " GVTG_HOOKS_DIR "/qemu loads its module and parses a domain "
+		       "(--self-test)\n");
+}
+END_TEST
+
+/* Run gvtgctl with its stdout on a pseudo-terminal; the output into res.out. */
+static void run_on_tty(const char *no_color, const char *arg)
+{
+	const char *prog = getenv("GVTGCTL");
+	int master, slave;
+	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(slave, STDOUT_FILENO);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, STDERR_FILENO);
+		setenv("TERM", "xterm", 1);
+		if (no_color)
+			setenv("NO_COLOR", no_color, 1);
+		else
+			unsetenv("NO_COLOR");
+		execl(prog, prog, "--root", fakesys_root(fs), arg, (char *)NULL);
+		_exit(127);
+	}
+	close(slave);
+	result_clear(&res);
+	size_t len = 0;
+	append(&res.out, &len, "", 0);
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(master, buf, sizeof(buf))) > 0)
+		append(&res.out, &len, buf, (size_t)n);
+	close(master);
+	int st;
+	waitpid(pid, &st, 0);
+	res.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(check_colour_on_terminal_only)
+{
+	good_host();
+	run_on_tty(NULL, "check");
+	assert_rc(0);
+	assert_out_has("\033[32mPASS\033[0m  module kvmgt loaded");
+	run_on_tty("1", "check");
+	assert_rc(0);
+	ck_assert_ptr_null(strchr(res.out, '\033'));
+	assert_out_has("PASS  module kvmgt loaded");
+	run("check", NULL);
+	ck_assert_ptr_null(strchr(res.out, '\033'));
+}
+END_TEST
+
 struct broken {
 	const char *name;
 	void (*breaks)(void);
 	const char *line;       /* the one line that differs from the good host's */
 	int rc;
+	bool hook_gone;         /* the hook cannot be run: no self-test line */
 };
 
 static void rm(const char *rel)
@@ -812,85 +1077,127 @@ static void good_config(void)
 	fakesys_write(fs, REL(GVTG_CONFIG_FILE), "[hook]\nrelease = keep\n");
 }
 
+static void hook_script(const char *body)
+{
+	char p[512], text[512];
+	snprintf(text, sizeof(text), "#!/bin/sh\n%s", body);
+	fakesys_write(fs, REL(GVTG_HOOK_PATH), text);
+	snprintf(p, sizeof(p), "%s%s", fakesys_root(fs), GVTG_HOOK_PATH);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+}
+static void hook_self_test_fails(void)
+{
+	/* what a hook prints when its module is not where it looks */
+	hook_script("[ \"$1\" = --self-test ] || exit 9\n"
+		    "[ -n \"$GVTG_ROOT\" ] || exit 8\n"
+		    "echo 'gvtg-hook: loading gvtg-hook-core.so: No such file or directory' >&2\n"
+		    "exit 1\n");
+}
+static void old_hook(void)
+{
+	hook_script("echo 'usage: gvtg-hook DOMAIN OPERATION SUB-OPERATION EXTRA < domain.xml' >&2\n"
+		    "exit 2\n");
+}
+static void old_hook_with_module(void)
+{
+	old_hook();
+	fakesys_write(fs, REL(GVTG_HOOK_DIR "/gvtg-hook-core.so"), "\177ELF");
+}
+static void hook_hangs(void)
+{
+	hook_script("exec sleep 30\n");
+}
+
 static const struct broken broken_hosts[] = {
+	{ "hook fails its self-test", hook_self_test_fails,
+	  "FAIL  hook " GVTG_HOOK_PATH " fails its self-test (exit 1): gvtg-hook: loading "
+	  "gvtg-hook-core.so: No such file or directory: " FIX_REINSTALL, 1, false },
+	{ "hook without --self-test, no module", old_hook,
+	  "FAIL  hook " GVTG_HOOK_PATH " cannot load its module: " GVTG_HOOK_DIR
+	  "/gvtg-hook-core.so is missing: " FIX_REINSTALL, 1, false },
+	{ "hook without --self-test, module beside it", old_hook_with_module,
+	  "PASS  hook module " GVTG_HOOK_DIR "/gvtg-hook-core.so present (this hook has no "
+	  "--self-test)", 0, false },
+	{ "hook self-test hangs", hook_hangs,
+	  "FAIL  hook " GVTG_HOOK_PATH " --self-test did not finish within 5 s: " FIX_REINSTALL, 1, false },
 	{ "no iGPU", no_igpu,
 	  "FAIL  no Intel integrated GPU at 0000:00:02.0: GVT-g needs the integrated GPU of an "
-	  "Intel Core CPU from Broadwell to Comet Lake (5th to 10th generation)", 1 },
+	  "Intel Core CPU from Broadwell to Comet Lake (5th to 10th generation)", 1, false },
 	{ "Tiger Lake", tiger_lake,
 	  "FAIL  Intel iGPU at 0000:00:02.0 (0x9a49, Tiger Lake): GVT-g is not supported on this "
-	  "generation; use SR-IOV", 1 },
+	  "generation; use SR-IOV", 1, false },
 	{ "Ice Lake", ice_lake,
 	  "FAIL  Intel iGPU at 0000:00:02.0 (0x8a52, Ice Lake): GVT-g is not supported on this "
-	  "generation; only GVT-d (passing the whole GPU to one VM) works", 1 },
+	  "generation; only GVT-d (passing the whole GPU to one VM) works", 1, false },
 	{ "Gemini Lake", gemini_lake,
 	  "FAIL  Intel iGPU at 0000:00:02.0 (0x3185, Gemini Lake): GVT-g is not supported on "
-	  "Atom/Pentium Silver/Celeron iGPUs; it needs a Core CPU from Broadwell to Comet Lake", 1 },
+	  "Atom/Pentium Silver/Celeron iGPUs; it needs a Core CPU from Broadwell to Comet Lake", 1, false },
 	{ "Haswell", haswell,
 	  "FAIL  Intel iGPU at 0000:00:02.0 (0x0416, Haswell) is older than GVT-g: GVT-g needs "
-	  "Broadwell (5th generation) or newer, up to Comet Lake", 1 },
+	  "Broadwell (5th generation) or newer, up to Comet Lake", 1, false },
 	{ "unknown ID", unknown_id,
 	  "WARN  Intel iGPU at 0000:00:02.0 has the unknown device ID 0x1234: cannot tell whether "
-	  "GVT-g supports it: GVT-g covers Broadwell to Comet Lake only", 0 },
+	  "GVT-g supports it: GVT-g covers Broadwell to Comet Lake only", 0, false },
 	{ "Skylake", skylake,
-	  "PASS  Intel iGPU at 0000:00:02.0 (0x1912, Skylake) supports GVT-g", 0 },
+	  "PASS  Intel iGPU at 0000:00:02.0 (0x1912, Skylake) supports GVT-g", 0, false },
 	{ "enable_gvt=N", gvt_off,
 	  "FAIL  GVT-g not enabled in i915 (enable_gvt is N): add i915.enable_gvt=1 to the kernel "
-	  "command line and reboot", 1 },
+	  "command line and reboot", 1, false },
 	{ "no enable_gvt", no_gvt_param,
 	  "FAIL  i915 has no enable_gvt parameter (i915 not loaded, or built without GVT-g): add "
-	  "i915.enable_gvt=1 to the kernel command line and reboot", 1 },
+	  "i915.enable_gvt=1 to the kernel command line and reboot", 1, false },
 	{ "GuC on", guc_on,
 	  "WARN  GuC firmware loading on (i915.enable_guc=2): add i915.enable_guc=0 to the kernel "
-	  "command line: GVT-g does not work with GuC submission", 0 },
-	{ "GuC auto", guc_auto, "PASS  GuC firmware loading off (i915.enable_guc=-1)", 0 },
+	  "command line: GVT-g does not work with GuC submission", 0, false },
+	{ "GuC auto", guc_auto, "PASS  GuC firmware loading off (i915.enable_guc=-1)", 0, false },
 	{ "no kvmgt", no_kvmgt,
 	  "FAIL  module kvmgt not loaded: modprobe kvmgt, and add it to /etc/modules-load.d/ to "
-	  "load it at boot", 1 },
-	{ "no vfio", no_vfio, "FAIL  module vfio not loaded: modprobe vfio vfio_iommu_type1", 1 },
+	  "load it at boot", 1, false },
+	{ "no vfio", no_vfio, "FAIL  module vfio not loaded: modprobe vfio vfio_iommu_type1", 1, false },
 	{ "no mdev", no_mdev,
 	  "FAIL  module mdev (or vfio_mdev) not loaded: modprobe mdev (vfio_mdev before Linux "
-	  "5.16)", 1 },
-	{ "vfio_mdev", vfio_mdev, "PASS  module vfio_mdev loaded", 0 },
+	  "5.16)", 1, false },
+	{ "vfio_mdev", vfio_mdev, "PASS  module vfio_mdev loaded", 0, false },
 	{ "no IOMMU", no_iommu,
-	  "FAIL  IOMMU not enabled: add intel_iommu=on to the kernel command line and reboot", 1 },
-	{ "IOMMU on the command line", iommu_cmdline, "PASS  IOMMU enabled (intel_iommu=on)", 0 },
+	  "FAIL  IOMMU not enabled: add intel_iommu=on to the kernel command line and reboot", 1, false },
+	{ "IOMMU on the command line", iommu_cmdline, "PASS  IOMMU enabled (intel_iommu=on)", 0, false },
 	{ "no /dev/vfio/vfio", no_vfio_node,
-	  "FAIL  /dev/vfio/vfio missing: modprobe vfio; the device node comes with it", 1 },
+	  "FAIL  /dev/vfio/vfio missing: modprobe vfio; the device node comes with it", 1, false },
 	{ "no types", no_types,
 	  "FAIL  0000:00:02.0 offers no vGPU types: enable GVT-g (i915.enable_gvt=1, module "
 	  "kvmgt); if it is on, the graphics aperture is too small: raise it in the firmware "
-	  "setup", 1 },
+	  "setup", 1, false },
 	{ "small aperture", small_types,
 	  "WARN  0000:00:02.0 offers only small vGPU types (largest i915-GVTg_V5_4, 128 MB "
 	  "aperture): the graphics aperture set in the firmware is small; raise it (512 MB or "
-	  "more) in the firmware setup for larger types", 0 },
+	  "more) in the firmware setup for larger types", 0, false },
 	{ "no hook", no_hook,
 	  "FAIL  hook not installed where libvirt looks (" GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook): "
 	  "install gvtg-hook (meson install), or ln -s " GVTG_HOOK_PATH " " GVTG_HOOKS_DIR
-	  "/qemu.d/50-gvtg-hook", 1 },
+	  "/qemu.d/50-gvtg-hook", 1, true },
 	{ "hook not executable", hook_not_executable,
 	  "FAIL  hook " GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook is not executable: libvirt skips it: "
-	  "chmod 755 " GVTG_HOOK_PATH, 1 },
+	  "chmod 755 " GVTG_HOOK_PATH, 1, true },
 	{ "hook dangling", hook_dangling,
 	  "FAIL  hook " GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook points to a missing file (No such "
-	  "file or directory): reinstall gvtg-hook", 1 },
-	{ "hook as hooks/qemu", hook_main_file, "PASS  hook installed: " GVTG_HOOKS_DIR "/qemu", 0 },
+	  "file or directory): reinstall gvtg-hook", 1, true },
+	{ "hook as hooks/qemu", hook_main_file, "PASS  hook installed: " GVTG_HOOKS_DIR "/qemu", 0, false },
 	{ "another hooks/qemu", hook_other_main_file,
 	  "FAIL  hook not installed where libvirt looks (" GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook): "
 	  "install gvtg-hook (meson install), or ln -s " GVTG_HOOK_PATH " " GVTG_HOOKS_DIR
-	  "/qemu.d/50-gvtg-hook", 1 },
+	  "/qemu.d/50-gvtg-hook", 1, true },
 	{ "libvirtd older than the hook", daemon_older,
 	  "WARN  libvirtd (pid 4242) started before the hook was installed: restart libvirtd: it "
-	  "looks for hooks only when it starts", 0 },
+	  "looks for hooks only when it starts", 0, false },
 	{ "virtqemud older than the hook", virtqemud_older,
 	  "WARN  virtqemud (pid 4242) started before the hook was installed: restart virtqemud: "
-	  "it looks for hooks only when it starts", 0 },
+	  "it looks for hooks only when it starts", 0, false },
 	{ "no daemon", no_daemon,
-	  "INFO  no libvirt daemon running: it finds the hook when it starts", 0 },
+	  "INFO  no libvirt daemon running: it finds the hook when it starts", 0, false },
 	{ "bad configuration", bad_config,
 	  "FAIL  configuration " GVTG_CONFIG_FILE ", line 2: release must be 'remove' or 'keep', "
-	  "not 'sometimes': fix the file (see gvtg-hook.conf(5))", 1 },
-	{ "configuration", good_config, "PASS  configuration " GVTG_CONFIG_FILE " valid", 0 },
+	  "not 'sometimes': fix the file (see gvtg-hook.conf(5))", 1, false },
+	{ "configuration", good_config, "PASS  configuration " GVTG_CONFIG_FILE " valid", 0, false },
 };
 
 /* Every line but one is the good host's (or an INFO); that one is exactly the expected
@@ -910,12 +1217,23 @@ START_TEST(check_broken_host)
 	ck_assert_str_eq(res.err, "");
 
 	char *got = strdup(res.out), *want = strdup(good_check);
+	/* the summary is checked on its own */
+	char *sum = strstr(got, "\n\n");
+	ck_assert_msg(sum, "%s: no summary line:\n%s", b->name, res.out);
+	sum[1] = '\0';
+	*strstr(want, "\n\n") = '\0';
 	char *gs = NULL, *ws = NULL;
 	int differing = 0;
 	char *g = strtok_r(got, "\n", &gs), *w = strtok_r(want, "\n", &ws);
 	for (; g && w; g = strtok_r(NULL, "\n", &gs), w = strtok_r(NULL, "\n", &ws)) {
 		if (!strcmp(g, w))
 			continue;
+		/* a hook that cannot run is not run */
+		if (!strcmp(w, SELF_TEST_PASS) && b->hook_gone) {
+			w = strtok_r(NULL, "\n", &ws);
+			if (w && !strcmp(g, w))
+				continue;
+		}
 		/* a check that cannot judge without the broken part says so, and that is
 		 * not a second failure */
 		if (!strncmp(g, "INFO  ", 6) && strcmp(g, b->line) != 0)
@@ -948,35 +1266,38 @@ static void assert_well_formed(const char *snippet)
 	free(doc);
 }
 
+/* The block the README shows: metadata with parent and type, the hostdev. */
+static const char xml_readme[] =
+	"<metadata>\n"
+	"  <gvtg:vgpu xmlns:gvtg='urn:gvtg-hook:vgpu:1'>\n"
+	"    <gvtg:device uuid='" UA "' parent='" GPU "' type='" T4 "'/>\n"
+	"  </gvtg:vgpu>\n"
+	"</metadata>\n"
+	"<devices>\n"
+	"  <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci' display='off'>\n"
+	"    <source>\n"
+	"      <address uuid='" UA "'/>\n"
+	"    </source>\n"
+	"  </hostdev>\n"
+	"</devices>\n";
+
 START_TEST(xml_plain)
 {
 	fakesys_gvt_host(fs);
 	run("xml", "--parent", GPU, "--type", T4, UA, NULL);
 	assert_rc(0);
-	ck_assert_str_eq(res.out,
-		"<!-- In <devices>: the vGPU -->\n"
-		"<hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci' display='off'>\n"
-		"  <source>\n"
-		"    <address uuid='" UA "'/>\n"
-		"  </source>\n"
-		"  <alias name='ua-gvtg-aaaaaaaa'/>\n"
-		"</hostdev>\n"
-		"<!-- In <metadata>: where gvtg-hook creates the vGPU -->\n"
-		"<gvtg:vgpu xmlns:gvtg='urn:gvtg-hook:vgpu:1'>\n"
-		"  <gvtg:device uuid='" UA "' parent='" GPU "' type='" T4 "'/>\n"
-		"</gvtg:vgpu>\n"
-		"<!-- No display from the vGPU: use a <video> device of its own, or reach the guest "
-		"by RDP/VNC inside it -->\n");
+	ck_assert_str_eq(res.out, xml_readme);
+	ck_assert_str_eq(res.err, "");
 	assert_well_formed(res.out);
+	/* the only parent is pinned too when only the type is named */
+	run("xml", "--type", T4, "--display=off", UA, NULL);
+	assert_rc(0);
+	ck_assert_str_eq(res.out, xml_readme);
 
 	/* the metadata element is what the hook reads */
-	const char *m = strstr(res.out, "<gvtg:vgpu"), *e = strstr(res.out, "</gvtg:vgpu>");
-	ck_assert(m && e);
 	char *dom;
-	ck_assert_int_ge(asprintf(&dom,
-				  "<domain><name>x</name><uuid>" DOM_UUID "</uuid><metadata>%.*s"
-				  "</gvtg:vgpu></metadata></domain>",
-				  (int)(e - m), m),
+	ck_assert_int_ge(asprintf(&dom, "<domain><name>x</name><uuid>" DOM_UUID "</uuid>%s</domain>",
+				  res.out),
 			 0);
 	struct gvtg_domain *d;
 	ck_assert_int_eq(gvtg_domain_parse(dom, strlen(dom), &d), 0);
@@ -984,6 +1305,8 @@ START_TEST(xml_plain)
 	ck_assert_str_eq(d->meta[0].uuid, UA);
 	ck_assert_str_eq(d->meta[0].parent, GPU);
 	ck_assert_str_eq(d->meta[0].type, T4);
+	ck_assert_int_eq(d->n_hostdevs, 1);
+	ck_assert_str_eq(d->hostdevs[0].uuid, UA);
 	gvtg_domain_free(d);
 	free(dom);
 }
@@ -994,21 +1317,43 @@ START_TEST(xml_displays)
 	fakesys_gvt_host(fs);
 	run("xml", "--display=spice", "--type", T4, UA, NULL);
 	assert_rc(0);
-	assert_out_has("model='vfio-pci' display='on'>");
-	assert_out_has("<gvtg:device uuid='" UA "' type='" T4 "'/>");
-	assert_out_has("<graphics type='spice'>\n  <listen type='none'/>\n  <gl enable='yes'/>\n"
-		       "</graphics>\n<video>\n  <model type='none'/>\n</video>\n");
-	assert_out_has("<qemu:device alias='ua-gvtg-aaaaaaaa'>\n    <qemu:frontend>\n"
-		       "      <qemu:property name='x-igd-opregion' type='bool' value='true'/>\n"
-		       "    </qemu:frontend>");
-	ck_assert_ptr_null(strstr(res.out, "qemu:commandline"));
+	ck_assert_str_eq(res.out,
+		"<metadata>\n"
+		"  <gvtg:vgpu xmlns:gvtg='urn:gvtg-hook:vgpu:1'>\n"
+		"    <gvtg:device uuid='" UA "' parent='" GPU "' type='" T4 "'/>\n"
+		"  </gvtg:vgpu>\n"
+		"</metadata>\n"
+		"<devices>\n"
+		"  <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci' display='on'>\n"
+		"    <source>\n"
+		"      <address uuid='" UA "'/>\n"
+		"    </source>\n"
+		"    <alias name='ua-gvtg-aaaaaaaa'/>\n"
+		"  </hostdev>\n"
+		"  <!-- instead of the domain's own <graphics> and <video> -->\n"
+		"  <graphics type='spice'>\n"
+		"    <listen type='none'/>\n"
+		"    <gl enable='yes'/>\n"
+		"  </graphics>\n"
+		"  <video>\n"
+		"    <model type='none'/>\n"
+		"  </video>\n"
+		"</devices>\n"
+		"<qemu:override xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
+		"  <qemu:device alias='ua-gvtg-aaaaaaaa'>\n"
+		"    <qemu:frontend>\n"
+		"      <qemu:property name='x-igd-opregion' type='bool' value='true'/>\n"
+		"    </qemu:frontend>\n"
+		"  </qemu:device>\n"
+		"</qemu:override>\n");
 	assert_well_formed(res.out);
 
-	run("xml", "--display", "gtk", "--ramfb", "--romfile", "/var/lib/libvirt/a&b's.rom", UA,
-	    NULL);
+	run("xml", "--display", "gtk", "--ramfb", "--romfile", "/var/lib/libvirt/a&b's.rom",
+	    "--type", T4, UA, NULL);
 	assert_rc(0);
 	assert_out_has("display='off'>");
-	assert_out_has("<qemu:commandline>\n  <qemu:arg value='-display'/>\n"
+	assert_out_has("<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
+		       "  <qemu:arg value='-display'/>\n"
 		       "  <qemu:arg value='gtk,gl=on,zoom-to-fit=off'/>\n"
 		       "  <qemu:env name='DISPLAY' value=':0'/>\n</qemu:commandline>\n");
 	assert_out_has("      <qemu:property name='display' type='string' value='on'/>\n"
@@ -1017,10 +1362,11 @@ START_TEST(xml_displays)
 		       "      <qemu:property name='ramfb' type='bool' value='true'/>\n"
 		       "      <qemu:property name='romfile' type='string' "
 		       "value='/var/lib/libvirt/a&amp;b&apos;s.rom'/>\n");
+	ck_assert_ptr_null(strstr(res.out, "<graphics type"));
 	assert_well_formed(res.out);
 
 	/* RAMFB alone turns the vGPU's display on */
-	run("xml", "--ramfb", UA, NULL);
+	run("xml", "--ramfb", "--type", T8, UA, NULL);
 	assert_rc(0);
 	assert_out_has("display='on'>");
 	assert_out_has("name='ramfb' type='bool' value='true'");
@@ -1035,19 +1381,72 @@ START_TEST(xml_pins_resolved_choice)
 	run("--config", "/" CONF, "xml", UA, NULL);
 	assert_rc(0);
 	assert_out_has("<gvtg:device uuid='" UA "' parent='" GPU "' type='" T8 "'/>");
-	/* ambiguous here: left to the hook at start */
-	run("xml", UA, NULL);
-	assert_rc(0);
-	assert_out_has("<gvtg:device uuid='" UA "'/>");
-	/* no UUID: a new one */
-	run("xml", NULL);
+	/* no UUID: a new one, the same in the metadata and the hostdev */
+	run("xml", "--type", T4, NULL);
 	assert_rc(0);
 	const char *u = strstr(res.out, "<address uuid='");
 	ck_assert_ptr_nonnull(u);
-	char uuid[GVTG_UUID_STRLEN + 1], norm[GVTG_UUID_STRLEN + 1];
+	char uuid[GVTG_UUID_STRLEN + 1], norm[GVTG_UUID_STRLEN + 1], meta[128];
 	memcpy(uuid, u + 15, GVTG_UUID_STRLEN);
 	uuid[GVTG_UUID_STRLEN] = '\0';
 	ck_assert_int_eq(gvtg_uuid_normalize(uuid, norm), 0);
+	snprintf(meta, sizeof(meta), "<gvtg:device uuid='%s' parent='" GPU "'", uuid);
+	assert_out_has(meta);
+}
+END_TEST
+
+/* Never metadata the hook would refuse: no type, a type or parent the host lacks. */
+START_TEST(xml_refusals)
+{
+	fakesys_gvt_host(fs);
+	run("xml", UA, NULL);
+	assert_rc(1);
+	ck_assert_str_eq(res.out, "");
+	/* in the diagnosis table's words; the UUID gvtgctl made up is not named */
+	ck_assert_str_eq(res.err,
+			 "gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has several types and "
+			 "none is chosen: i915-GVTg_V5_1 (1920x1200, 1 left), i915-GVTg_V5_2 "
+			 "(1920x1200, 2 left), i915-GVTg_V5_4 (1920x1200, 2 left), i915-GVTg_V5_8 "
+			 "(1024x768, 2 left). Set type= in the domain metadata (gvtgctl xml), pass "
+			 "--type to gvtgctl, or set type= in " GVTG_CONFIG_FILE " [defaults]\n");
+	run("xml", NULL);
+	assert_rc(1);
+	assert_err_has("gvtgctl: creating a vGPU: parent 0000:00:02.0 has several types");
+	run("xml", "--type", "GVTg_V5_4", UA, NULL);
+	assert_rc(1);
+	ck_assert_str_eq(res.out, "");
+	assert_err_has("gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has no type 'GVTg_V5_4' "
+		       "(from the command line). Did you mean 'i915-GVTg_V5_4'? Choose one of its "
+		       "types: ");
+	run("xml", "--type", "i915-GVTg_V5_3", "--parent", GPU, UA, NULL);
+	assert_rc(1);
+	assert_err_has("parent 0000:00:02.0 has no type 'i915-GVTg_V5_3' (from the command line). "
+		       "Choose one of its types: i915-GVTg_V5_1 (1920x1200, 1 left)");
+	/* with a second parent, a type neither has is still named as a type */
+	fakesys_add_parent(fs, "mtty");
+	fakesys_add_type(fs, "mtty", "mtty-1", "Single port serial", "vfio-pci", NULL, 24);
+	run("xml", "--type", "GVTg_V5_8", UA, NULL);
+	assert_rc(1);
+	assert_err_has("parent 0000:00:02.0 has no type 'GVTg_V5_8' (from the command line). Did "
+		       "you mean 'i915-GVTg_V5_8'?");
+	rm("sys/class/mdev_bus/mtty");
+	run("xml", "--type", T4, "--parent", "0000:00:09.9", UA, NULL);
+	assert_rc(1);
+	ck_assert_str_eq(res.out, "");
+	assert_err_has("mdev parent '0000:00:09.9' (from the command line) is not registered: "
+		       "GVT-g is not enabled on it or the PCI address is wrong. Name a registered "
+		       "parent: 0000:00:02.0");
+	/* a type from the configuration that the host lacks names the file's part */
+	fakesys_write(fs, CONF, "[defaults]\ntype = i915-GVTg_V5_16\n");
+	run("--config", "/" CONF, "xml", UA, NULL);
+	assert_rc(1);
+	assert_err_has("has no type 'i915-GVTg_V5_16' (from the configuration [defaults])");
+	/* no GVT-g at all */
+	fakesys_free(fs);
+	fs = fakesys_new();
+	run("xml", "--type", T4, UA, NULL);
+	assert_rc(1);
+	assert_err_has("no mdev parent device is registered on this host");
 }
 END_TEST
 
@@ -1062,6 +1461,9 @@ START_TEST(xml_usage)
 	run("xml", "nope", NULL);
 	assert_rc(2);
 	ck_assert_str_eq(res.out, "");
+	run("xml", "--type", "../x", UA, NULL);
+	assert_rc(1);
+	assert_err_has("the parent or type '../x' (from the command line) is not a valid sysfs name");
 }
 END_TEST
 
@@ -1196,6 +1598,86 @@ END_TEST
 
 /* ---- global options ---------------------------------------------------------------- */
 
+/* Each command's --help (and 'gvtgctl help COMMAND') is its own synopsis and options. */
+static const char *const help_cmds[][2] = {
+	{ "list", "usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--defined] [--json]\n" },
+	{ "types", "usage: gvtgctl types [PARENT] [--json]\n" },
+	{ "create", "usage: gvtgctl create [--parent PARENT] [--type TYPE] [UUID]\n" },
+	{ "remove", "usage: gvtgctl remove [-f|--force] UUID\n" },
+	{ "check", "usage: gvtgctl check [--json]\n" },
+	{ "attach", "usage: gvtgctl attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n" },
+	{ "detach", "usage: gvtgctl detach DOMAIN [UUID] [--dry-run] [--connect URI]\n" },
+	{ "xml", "usage: gvtgctl xml [UUID] [--type TYPE] [--parent PARENT] " },
+	{ "boot", "usage: gvtgctl boot [--stop]\n" },
+	{ "sleep", "usage: gvtgctl sleep pre|post\n" },
+	{ "help", "usage: gvtgctl help [COMMAND]\n" },
+};
+
+START_TEST(command_help)
+{
+	const char *cmd = help_cmds[_i][0], *want = help_cmds[_i][1];
+	run(cmd, "--help", NULL);
+	assert_rc(0);
+	ck_assert_msg(!strncmp(res.out, want, strlen(want)), "%s --help:\n%s", cmd, res.out);
+	char *first = strdup(res.out);
+	run("help", cmd, NULL);
+	assert_rc(0);
+	ck_assert_str_eq(res.out, first);
+	free(first);
+}
+END_TEST
+
+START_TEST(help_details)
+{
+	run("remove", "--help", NULL);
+	assert_out_has("  -f, --force ");
+	run("attach", "--help", NULL);
+	assert_out_has("  --connect URI ");
+	assert_out_has("  --dry-run ");
+	run("help", NULL);
+	assert_rc(0);
+	assert_out_has("usage: gvtgctl [--root DIR] [--config FILE] [--json] [--verbose] COMMAND");
+	assert_out_has("  attach   give a defined domain a vGPU");
+	/* the built-in configuration path, as the admin's build has it */
+	assert_out_has("(default " GVTG_CONFIG_FILE ")");
+	/* --json before the command, as gvtgctl(8) says; refused where it means nothing */
+	fakesys_gvt_host(fs);
+	run("--json", "types", NULL);
+	assert_rc(0);
+	struct json *j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	json_free(j);
+	run("--json", "create", NULL);
+	assert_rc(2);
+	assert_err_has("--json is for list, types and check, not create");
+}
+END_TEST
+
+/* attach and detach refuse a session daemon before anything else; their usage. */
+START_TEST(attach_refusals)
+{
+	fakesys_gvt_host(fs);
+	run("attach", "win10", "--type", T4, "--connect", "qemu:///session", NULL);
+	assert_rc(1);
+	assert_err_has("gvtgctl: attaching a vGPU to win10, qemu:///session: the hook cannot "
+		       "create vGPUs for a session daemon");
+	setenv("LIBVIRT_DEFAULT_URI", "qemu:///session", 1);
+	run("detach", "win10", NULL);
+	unsetenv("LIBVIRT_DEFAULT_URI");
+	assert_rc(1);
+	assert_err_has("detaching a vGPU from win10, qemu:///session:");
+	run("attach", NULL);
+	assert_rc(2);
+	assert_err_has("attach needs a DOMAIN");
+	run("attach", "win10", "--uuid", "nope", NULL);
+	assert_rc(2);
+	run("detach", "win10", UA, "extra", NULL);
+	assert_rc(2);
+	run("attach", "win10", "--display=vnc", NULL);
+	assert_rc(2);
+}
+END_TEST
+
 START_TEST(usage_and_version)
 {
 	run(NULL);
@@ -1203,16 +1685,30 @@ START_TEST(usage_and_version)
 	assert_err_has("gvtgctl: no command given. See 'gvtgctl --help'");
 	run("frobnicate", NULL);
 	assert_rc(2);
-	assert_err_has("unknown command 'frobnicate'");
+	ck_assert_str_eq(res.err, "gvtgctl: unknown command 'frobnicate'. See 'gvtgctl --help'\n");
+	run("lsit", NULL);
+	assert_rc(2);
+	ck_assert_str_eq(res.err, "gvtgctl: unknown command 'lsit' (did you mean 'list'?). See "
+				  "'gvtgctl --help'\n");
+	run("help", "atach", NULL);
+	assert_rc(2);
+	assert_err_has("(did you mean 'attach'?)");
 	run("list", "--frob", NULL);
 	assert_rc(2);
 	assert_err_has("'--frob'");
+	run("list", "--jsno", NULL);
+	assert_rc(2);
+	ck_assert_str_eq(res.err, "gvtgctl: unknown option '--jsno' (did you mean '--json'?). See "
+				  "'gvtgctl --help'\n");
+	run("xml", "--type", NULL);
+	assert_rc(2);
+	assert_err_has("gvtgctl: option '--type' needs an argument.");
 	run("--help", NULL);
 	assert_rc(0);
 	assert_out_has("usage: gvtgctl");
 	run("list", "--help", NULL);
 	assert_rc(0);
-	assert_out_has("gvtgctl list [--json]");
+	assert_out_has("usage: gvtgctl list [--uuid UUID] [--parent PARENT] [--defined] [--json]\n");
 	run("--version", NULL);
 	assert_rc(0);
 	ck_assert_str_eq(res.out, "gvtgctl " GVTG_VERSION "\n");
@@ -1236,7 +1732,9 @@ static Suite *ctl_suite(void)
 
 	CASE("list", tcase_add_test(tc, list_gvt_host); tcase_add_test(tc, list_json);
 	     tcase_add_test(tc, list_no_parent); tcase_add_test(tc, list_other_driver);
-	     tcase_add_test(tc, types_of_parent); tcase_add_test(tc, types_unknown_parent);)
+	     tcase_add_test(tc, types_of_parent); tcase_add_test(tc, types_unknown_parent);
+	     tcase_add_test(tc, list_owner_named_none); tcase_add_test(tc, list_filters_and_boot);
+	     tcase_add_test(tc, json_on_empty_host);)
 	CASE("create", tcase_add_test(tc, create_named); tcase_add_test(tc, create_generated);
 	     tcase_add_test(tc, create_config_default); tcase_add_test(tc, create_ambiguous);
 	     tcase_add_test(tc, create_refusals); tcase_add_test(tc, create_bad_config);
@@ -1244,15 +1742,20 @@ static Suite *ctl_suite(void)
 	CASE("remove", tcase_add_test(tc, remove_held_by_domain);
 	     tcase_add_test(tc, remove_manual); tcase_add_test(tc, remove_missing);)
 	CASE("check", tcase_add_test(tc, check_good_host); tcase_add_test(tc, check_json);
+	     tcase_add_test(tc, check_summary_and_wrap); tcase_add_test(tc, check_hook_copied);
+	     tcase_add_test(tc, check_colour_on_terminal_only);
 	     tcase_add_loop_test(tc, check_broken_host, 0,
 				 (int)(sizeof(broken_hosts) / sizeof(broken_hosts[0])));)
 	CASE("xml", tcase_add_test(tc, xml_plain); tcase_add_test(tc, xml_displays);
-	     tcase_add_test(tc, xml_pins_resolved_choice); tcase_add_test(tc, xml_usage);)
+	     tcase_add_test(tc, xml_pins_resolved_choice); tcase_add_test(tc, xml_usage);
+	     tcase_add_test(tc, xml_refusals); tcase_add_test(tc, attach_refusals);)
 	CASE("boot", tcase_add_test(tc, boot_creates_configured);
 	     tcase_add_test(tc, boot_stop_removes_idle); tcase_add_test(tc, sleep_off_does_nothing);
 	     tcase_add_test(tc, sleep_removes_and_recreates);
 	     tcase_add_test(tc, sleep_post_keeps_failures);)
-	CASE("usage", tcase_add_test(tc, usage_and_version);)
+	CASE("usage", tcase_add_test(tc, usage_and_version); tcase_add_test(tc, help_details);
+	     tcase_add_loop_test(tc, command_help, 0,
+				 (int)(sizeof(help_cmds) / sizeof(help_cmds[0])));)
 #undef CASE
 	return s;
 }

@@ -639,6 +639,7 @@ else
 fi
 
 . "$(dirname "${BASH_SOURCE[0]}")/guest-mdevctl.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/guest-attach.sh" # gvtgctl attach/detach, then starts
 
 expect "no mdev devices left at the end" "" "$(probe devices)"
 expect "no records left at the end" "" "$(find /run/gvtg-hook -mindepth 1 -maxdepth 1 \
