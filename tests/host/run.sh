@@ -14,7 +14,7 @@
 # Environment: GVTG_SRC (the source tree; default: two levels up), GVTG_HOST_CACHE (the
 # tree, default /var/cache/gvtg-host), GVTG_VM_CACHE (kernel and sample drivers, shared
 # with tests/vm; default GVTG_VM_CACHE_DEFAULT), GVTG_TEST_LOGDIR, GVTG_HOST_TIMEOUT
-# (seconds for the boot and the checks, default 600), GVTG_VM_LOCK (a file to flock while
+# (seconds for the boot and the checks, default 900), GVTG_VM_LOCK (a file to flock while
 # the kernel cache is filled and the VM runs, when others boot VMs on the same machine).
 set -euo pipefail
 
@@ -23,7 +23,7 @@ src=${GVTG_SRC:-$(cd "$here/../.." && pwd)}
 cache=${GVTG_VM_CACHE:-${GVTG_VM_CACHE_DEFAULT:-$PWD/tests/vm/cache}}
 host_cache=${GVTG_HOST_CACHE:-/var/cache/gvtg-host}
 logdir=${GVTG_TEST_LOGDIR:-$PWD/tests/host/log}
-vm_timeout=${GVTG_HOST_TIMEOUT:-600}
+vm_timeout=${GVTG_HOST_TIMEOUT:-900}
 start_s=$SECONDS
 
 say() { printf '[%3ds] %s\n' "$((SECONDS - start_s))" "$*"; }
