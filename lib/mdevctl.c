@@ -508,53 +508,28 @@ fail:
 	return r == -ENOMEM ? r : -EBADMSG;
 }
 
-/* Read a definition file: a regular file (no symlink, no FIFO), at most
- * GVTG_DEFINITION_MAX bytes.  -EBADMSG with d->error for what we refuse. */
+/* Read a definition file through the library's one reader of state files: a regular
+ * file (no symlink, no FIFO), at most GVTG_DEFINITION_MAX bytes.  -EBADMSG with d->error
+ * for what we refuse. */
 static int read_definition(struct gvtg_ctx *ctx, const char *path, struct gvtg_definition *d)
 {
-	_cleanup_close_ int fd = openat(ctx->root_fd, path,
-					O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		int r = negative_errno();
-		if (r == -ELOOP) {
-			snprintf(d->error, sizeof(d->error), "a symbolic link, not a file");
-			return -EBADMSG;
-		}
+	_cleanup_free_ char *buf = NULL;
+	int r = gvtg_io_read_state(ctx, path, GVTG_DEFINITION_MAX, &buf);
+	if (r == -EBADMSG) {
+		_cleanup_free_ char *target = NULL;
+		snprintf(d->error, sizeof(d->error), "%s",
+			 gvtg_io_readlink(ctx, path, &target) >= 0 ? "a symbolic link, not a file"
+								    : "not a regular file");
 		return r;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(d->error, sizeof(d->error), "not a regular file");
-		return -EBADMSG;
-	}
-	if ((size_t)st.st_size > GVTG_DEFINITION_MAX) {
+	if (r == -EFBIG) {
 		snprintf(d->error, sizeof(d->error), "larger than %zu KiB",
 			 GVTG_DEFINITION_MAX >> 10);
 		return -EBADMSG;
 	}
-	_cleanup_free_ char *buf = malloc(GVTG_DEFINITION_MAX + 1);
-	if (!buf)
-		return -ENOMEM;
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, GVTG_DEFINITION_MAX + 1 - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > GVTG_DEFINITION_MAX) {
-			snprintf(d->error, sizeof(d->error), "larger than %zu KiB",
-				 GVTG_DEFINITION_MAX >> 10);
-			return -EBADMSG;
-		}
-	}
-	return gvtg_definition_parse(buf, len, d);
+	if (r < 0)
+		return r;
+	return gvtg_definition_parse(buf, strlen(buf), d);
 }
 
 /* The parent directories of etc/mdevctl.d, sorted: real directories with a valid name,
