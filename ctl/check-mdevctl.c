@@ -180,7 +180,7 @@ static void check_one_hook(struct ctl *c, const char *path, ctl_check_add_fn add
 static void check_other_hooks(struct ctl *c, ctl_check_add_fn add, void *rp)
 {
 	check_one_hook(c, GVTG_HOOKS_DIR "/qemu", add, rp);
-	int dfd = openat(gvtg_ctx_get_root_fd(c->ctx), GVTG_HOOKS_DIR "/qemu.d" + 1,
+	int dfd = openat(gvtg_ctx_get_root_fd(c->ctx), &(GVTG_HOOKS_DIR "/qemu.d")[1],
 			 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;

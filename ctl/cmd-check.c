@@ -799,8 +799,9 @@ static void check_daemon(struct ctl_check_report *rp, const struct hook_state *h
 			       pid);
 			return;
 		}
-		double mtime = (double)hs->link_st.st_mtim.tv_sec +
-			       (double)hs->link_st.st_mtim.tv_nsec / 1e9;
+		/* ctime, not mtime: dpkg gives installed files and links the package's mtime. */
+		double mtime = (double)hs->link_st.st_ctim.tv_sec +
+			       (double)hs->link_st.st_ctim.tv_nsec / 1e9;
 		if (mtime > start) {
 			char fix[128];
 			snprintf(fix, sizeof(fix),

@@ -229,8 +229,8 @@ static int section_line(struct parse *p, const char *s, size_t n, char *out, int
 		memcpy(sec->name, name, len);
 	char u[GVTG_UUID_STRLEN + 1];
 	if (len > SECTION_MAX || !is_word(name, len) ||
-	    (strcmp(sec->name, "defaults") && strcmp(sec->name, "hook") &&
-	     strcmp(sec->name, "sleep") && gvtg_uuid_normalize(sec->name, u) < 0)) {
+	    (strcmp(sec->name, "defaults") != 0 && strcmp(sec->name, "hook") != 0 &&
+	     strcmp(sec->name, "sleep") != 0 && gvtg_uuid_normalize(sec->name, u) < 0)) {
 		free(sec);
 		return fail(p, "unknown section '%s': expected [defaults], [hook], [sleep] or "
 			       "[<vGPU UUID>]", quote(q, p->line, p->line_len));

@@ -454,7 +454,7 @@ static void start_element(void *ctx, const xmlChar *localname, const xmlChar *pr
 			m->has_uuid = true;
 			/* attr() treated control characters as an empty value */
 			char *v = NULL;
-			if (attr_text(nb_attributes, attrs, "uuid", &v) < 0) {
+			if (attr_text(nb_attributes, attrs, "uuid", &v) < 0 || !v) {
 				stop(x, -ENOMEM);
 				return;
 			}

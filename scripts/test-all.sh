@@ -62,6 +62,8 @@ step "real libvirt daemon (tier 1)" \
     must_run meson test -C "$out/main" --print-errorlogs --suite libvirt
 step "real kernel in a VM (tier 2)" \
     must_run meson test -C "$out/main" --print-errorlogs --suite vm
+step "stock Debian host in a VM (tier 3)" \
+    must_run meson test -C "$out/main" --print-errorlogs --suite host
 step "dev build, gcc -Werror" bash -c "$(declare -f setup); \
     setup '$out/dev-gcc' --native-file build-dev.ini && meson compile -C '$out/dev-gcc'"
 step "dev build, clang -Werror" bash -c "$(declare -f setup); \

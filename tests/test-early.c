@@ -110,8 +110,8 @@ START_TEST(prepare_decides_from_the_raw_bytes)
 	ck_assert(!nothing(HOOK_PREPARE, vgpu));
 	/* every way a vGPU could hide from a byte scan goes to the parser */
 	static const char *const doubt[] = {
-		"<domain><name>a</name><devices><hostdev mode='subsystem' type='&#109;dev'/>"
-		"</devices></domain>",
+		("<domain><name>a</name><devices><hostdev mode='subsystem' type='&#109;dev'/>"
+		 "</devices></domain>"),
 		"<domain><name>a</name><x a='&#x6d;'/></domain>",
 		"<domain><name>a</name><x>&e;</x></domain>",
 		"<!DOCTYPE domain [<!ENTITY e 'x'>]><domain><name>a</name></domain>",
