@@ -8,7 +8,10 @@
 #     nothing (on `restore begin` any output would replace the domain XML);
 #   - a domain with an mdev hostdev on a host without mdev parents fails to start with
 #     the hook's own one-line explanation in virsh's error, and leaves no record behind;
-#   - a daemon restart while a domain runs keeps it running (`reconnect begin` exits 0).
+#   - a daemon restart while a domain runs keeps it running (`reconnect begin` exits 0);
+#   - the same plain and mdev domains again with the hook as `meson install --destdir`
+#     lays it out, its executable copied as a plain hooks/qemu file (qemu.d empty or
+#     absent) and its module only in the compiled install directory (GVTG_HOOK_DIR).
 # Everything the run adds to the machine is removed again in an EXIT trap.
 #
 # Environment: GVTG_HOOK (the built hook/gvtg-hook, required), GVTG_TEST_LOGDIR (where
@@ -58,6 +61,16 @@ rm -f "$LOGDIR"/libvirtd-*.log "$LOGDIR"/libvirtd-*.log.stderr "$LOGDIR"/virtlog
 PLAIN=gvtg-test-plain-$$
 MDEV=gvtg-test-mdev-$$
 RESTART=gvtg-test-restart-$$
+PLAIN2=gvtg-test-plain-copy-$$
+MDEV2=gvtg-test-mdev-copy-$$
+# The hook file libvirt runs (as named in its log): the qemu.d link, later the copy.
+HOOK_RUN=$HOOK_LINK
+HOOK_COPY=$HOOKS_DIR/qemu
+INSTALLED_COPY=0
+DESTDIR_TMP=
+CORE_INSTALLED=
+CREATED_CORE_DIR=
+LABEL=
 LIBVIRTD_PIDFILE=$LOGDIR/libvirtd.pid
 VIRTLOGD_PIDFILE=$LOGDIR/virtlogd.pid
 LIBVIRTD_PID=
@@ -81,12 +94,12 @@ DEADLINE=$((SECONDS + 200))
 
 pass() {
 	NPASS=$((NPASS + 1))
-	echo "ok: $*"
+	echo "ok: $LABEL$*"
 }
 
 fail() {
 	NFAIL=$((NFAIL + 1))
-	echo "FAIL: $*"
+	echo "FAIL: $LABEL$*"
 }
 
 # A command with a time bound, run in the background and waited for: bash runs a trap only
@@ -219,7 +232,7 @@ restart_libvirtd() {
 # first line is kept).  That N reads 0 even for a failed hook: the real exit status comes
 # from virCommandWait's "unexpected exit status N" error line before it.
 hook_calls() {
-	awk -v link="$HOOK_LINK" -v dom="$2" '
+	awk -v link="$HOOK_RUN" -v dom="$2" '
 	/virCommandRunAsync:.* About to run / {
 		n = split($0, w, " ")
 		for (i = 1; i <= n; i++)
@@ -289,7 +302,7 @@ kill_orphan_qemu() {
 cleanup() {
 	local rc=$? dom
 	set +e
-	for dom in "$PLAIN" "$MDEV" "$RESTART"; do
+	for dom in "$PLAIN" "$MDEV" "$RESTART" "$PLAIN2" "$MDEV2"; do
 		if [[ -n $LIBVIRTD_PID ]] && alive "$LIBVIRTD_PID"; then
 			timeout -k 2 30 virsh -c "$URI" destroy "$dom" >/dev/null 2>&1
 			timeout -k 2 30 virsh -c "$URI" undefine "$dom" >/dev/null 2>&1
@@ -302,6 +315,13 @@ cleanup() {
 	if ((INSTALLED_LINK)) && [[ $(readlink "$HOOK_LINK") == "$GVTG_HOOK" ]]; then
 		rm -f "$HOOK_LINK"
 	fi
+	if ((INSTALLED_COPY)) && [[ -n $DESTDIR_TMP ]] &&
+		cmp -s "$HOOK_COPY" "$GVTG_HOOK"; then
+		rm -f "$HOOK_COPY"
+	fi
+	[[ -n $CORE_INSTALLED ]] && rm -f "$CORE_INSTALLED"
+	[[ -n $CREATED_CORE_DIR ]] && rm -rf "$CREATED_CORE_DIR"
+	[[ $DESTDIR_TMP == /tmp/gvtg-destdir.* ]] && rm -rf "$DESTDIR_TMP"
 	((CREATED_QEMU_D)) && rmdir "$QEMU_D" 2>/dev/null
 	((CREATED_HOOKS_DIR)) && rmdir "$HOOKS_DIR" 2>/dev/null
 	stop_pid "$LIBVIRTD_PID" libvirtd
@@ -524,6 +544,94 @@ step_restart() {
 	must restart-undefine undefine "$RESTART" || return 1
 }
 
+# ---- 6. the installed hook copied as a plain hooks/qemu file ------------------------
+# What a wiki reader does with `meson install` (and what libvirt < 6.5 needs): the
+# executable from the installed tree copied as hooks/qemu, nothing beside it, so the hook
+# must find its module where it was compiled to be installed (GVTG_HOOK_DIR).  The build
+# under test is installed into a scratch DESTDIR; its module is put in GVTG_HOOK_DIR
+# itself only while the step runs, and only when that path holds no module yet.
+step_copy() {
+	local build dir exe core top d
+	build=$(dirname "$HOOK_REAL")/..
+	dir=$(sed -n 's/^#define GVTG_HOOK_DIR "\(.*\)"$/\1/p' "$build/config.h" 2>/dev/null)
+	if [[ -z $dir ]]; then
+		fail "no GVTG_HOOK_DIR in $build/config.h: cannot tell where the hook looks"
+		return 1
+	fi
+	if [[ -e $dir/gvtg-hook-core.so ]]; then
+		echo "note: step 6 not run: $dir already holds a gvtg-hook-core.so (an install" \
+			"this test must not replace)"
+		return 0
+	fi
+	if [[ -e $HOOK_COPY || -L $HOOK_COPY ]]; then
+		fail "$HOOK_COPY already exists: not replacing it, remove it first"
+		return 1
+	fi
+	if [[ -n $(find "$QEMU_D" -mindepth 1 ! -path "$HOOK_LINK" -print -quit 2>/dev/null) ]]; then
+		echo "note: step 6 not run: $QEMU_D holds other hooks"
+		return 0
+	fi
+	DESTDIR_TMP=$(mktemp -d /tmp/gvtg-destdir.XXXXXX)
+	if ! bounded 120 meson install -C "$build" --no-rebuild --destdir "$DESTDIR_TMP" \
+		>"$LOGDIR/meson-install.out" 2>&1; then
+		fail "meson install --destdir $DESTDIR_TMP failed: $(tail -n 3 \
+			"$LOGDIR/meson-install.out" | tr '\n' ' ')"
+		return 1
+	fi
+	core=$DESTDIR_TMP$dir/gvtg-hook-core.so
+	# The installed executable: wherever hook_layout put it, the file equal to the build's.
+	exe=$(find "$DESTDIR_TMP" -type f -perm -u+x -exec cmp -s {} "$GVTG_HOOK" \; -print -quit)
+	if [[ ! -f $core || -z $exe ]]; then
+		fail "the installed tree lacks $([[ -f $core ]] || echo "$core")" \
+			"$([[ -n $exe ]] || echo "an executable equal to $GVTG_HOOK")"
+		return 1
+	fi
+	# The module where the hook was compiled to look, creating only what is missing.
+	top=$dir
+	for ((d = 0; d < 8; d++)); do
+		[[ -e $(dirname "$top") ]] && break
+		top=$(dirname "$top")
+	done
+	[[ -e $top ]] || CREATED_CORE_DIR=$top
+	if ! { mkdir -p "$dir" && install -m 0644 "$core" "$dir/gvtg-hook-core.so"; }; then
+		fail "cannot put the installed module in $dir"
+		return 1
+	fi
+	CORE_INSTALLED=$dir/gvtg-hook-core.so
+	# Only the copy is registered: the qemu.d link goes, qemu.d is left empty or absent.
+	rm -f "$HOOK_LINK"
+	INSTALLED_LINK=0
+	if ((CREATED_QEMU_D)); then
+		rmdir "$QEMU_D" && CREATED_QEMU_D=0
+	fi
+	install -m 0755 "$exe" "$HOOK_COPY" || {
+		fail "cannot copy ${exe#"$DESTDIR_TMP"} to $HOOK_COPY"
+		return 1
+	}
+	INSTALLED_COPY=1
+	if [[ -e $HOOKS_DIR/gvtg-hook-core.so || -n $(ls -A "$QEMU_D" 2>/dev/null) ]]; then
+		fail "a module beside $HOOK_COPY or a hook in $QEMU_D: the copy is not alone"
+		return 1
+	fi
+	HOOK_RUN=$HOOK_COPY
+	LABEL="hooks/qemu copy: "
+	if ! restart_libvirtd; then
+		fail "libvirtd did not come back after copying the hook: $ERR"
+		return 1
+	fi
+	if ! grep -q "Found hook script $HOOK_COPY\$" "$LIBVIRTD_LOG"; then
+		fail "the restarted libvirtd did not log 'Found hook script $HOOK_COPY'" \
+			"(see $LIBVIRTD_LOG)"
+		return 1
+	fi
+	pass "${exe#"$DESTDIR_TMP"} of 'meson install --destdir' copied as $HOOK_COPY," \
+		"its module only in $dir; found by the restarted libvirtd ($LIBVIRTD_PID)"
+	PLAIN=$PLAIN2
+	MDEV=$MDEV2
+	step_plain || true
+	step_mdev || true
+}
+
 # meson sends SIGTERM on its timeout: say so, count it, and let the EXIT trap clean up.
 # shellcheck disable=SC2317  # a trap
 # The cleanup runs in a session of its own, where meson's SIGKILL for our process group
@@ -531,7 +639,8 @@ step_restart() {
 interrupted() {
 	local vars=(URI HOOKS_DIR QEMU_D HOOK_LINK STATE_DIR LOGDIR GVTG_HOOK PLAIN MDEV RESTART
 		LIBVIRTD_PID VIRTLOGD_PID INSTALLED_LINK CREATED_QEMU_D CREATED_HOOKS_DIR
-		HAD_RUN_LIBVIRT HAD_STATE_DIR NFAIL)
+		HAD_RUN_LIBVIRT HAD_STATE_DIR NFAIL PLAIN2 MDEV2 HOOK_COPY INSTALLED_COPY
+		DESTDIR_TMP CORE_INSTALLED CREATED_CORE_DIR LABEL NPASS)
 	trap - EXIT TERM INT
 	[[ -n $CHILD ]] && kill -TERM "$CHILD" 2>/dev/null
 	fail "interrupted by SIG$1 (meson's timeout?); cleaning up, see $LOGDIR/cleanup.log"
@@ -552,6 +661,7 @@ if step_daemons; then
 		step_plain || true
 		step_mdev || true
 		step_restart || true
+		step_copy || true
 	else
 		fail "steps 3-5 not run: the hook is not registered"
 	fi

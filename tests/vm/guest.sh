@@ -638,6 +638,7 @@ else
 	skipped "held vGPU checks: gvtgctl is not built"
 fi
 
+. "$(dirname "${BASH_SOURCE[0]}")/guest-shape.sh" # hot-plugged vGPUs; hooks/qemu copy
 . "$(dirname "${BASH_SOURCE[0]}")/guest-mdevctl.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/guest-attach.sh" # gvtgctl attach/detach, then starts
 
