@@ -12,7 +12,7 @@
 # Everything downloaded or built is cached under $GVTG_VM_CACHE.
 #
 # Environment: GVTG_HOOK, MDEV_PROBE (required), GVTGCTL (optional), GVTG_VM_CACHE,
-# GVTG_TEST_LOGDIR, GVTG_VM_TIMEOUT (seconds for the whole VM run, default 420).
+# GVTG_TEST_LOGDIR, GVTG_VM_TIMEOUT (seconds for the whole VM run, default 780).
 # For the udev rule's check (all optional; without them the guest skips it):
 # GVTG_UDEV_RULE (the generated 85-gvtg-hook.rules), GVTG_RULE_GVTGCTL (the gvtgctl path
 # written into it), GVTG_CONFIG_FILE (the configuration file gvtgctl was built to read).
@@ -23,7 +23,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${GVTG_VM_CACHE:-$PWD/tests/vm/cache}
 logdir=${GVTG_TEST_LOGDIR:-$PWD/tests/vm/log}
-vm_timeout=${GVTG_VM_TIMEOUT:-420}
+vm_timeout=${GVTG_VM_TIMEOUT:-780}
 start_s=$SECONDS
 
 say() { printf '[%3ds] %s\n' "$((SECONDS - start_s))" "$*"; }
