@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define GVTG_UUID_STRLEN 36
 /* The namespace of our element in a domain's <metadata>. Stable: never change it. */
@@ -107,6 +108,61 @@ int gvtg_mdev_remove(struct gvtg_ctx *ctx, const char *uuid);
 /* The same in a child process, waited for at most timeout_ms. -ETIMEDOUT when the
  * write is still blocked then (the child is left to finish on its own). */
 int gvtg_mdev_remove_bounded(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms);
+
+/* ---- child processes (run.c) ----
+ * The one runner: argv[0] executed (or fn called) in a child in a process group of its
+ * own, stdin /dev/null, no descriptor but 0-2 (and keep_fd, as 3); stdout and stderr
+ * captured with GVTG_RUN_CAPTURE (else /dev/null).  gvtg_run_wait() waits for at most
+ * timeout_ms for all of them together; then each one still running has its group
+ * killed and is reaped, or with GVTG_RUN_LEAVE is left to finish on its own.  The output
+ * (the last GVTG_RUN_OUTPUT_MAX bytes) is cleaned by gvtg_text_clean(), newlines kept. */
+#define GVTG_RUN_OUTPUT_MAX 4096
+#define GVTG_RUN_CAPTURE 1u
+#define GVTG_RUN_LEAVE 2u       /* at the deadline leave it running (a write the kernel blocks) */
+#define GVTG_RUN_KEEP_FDS 4u    /* keep every descriptor: a test's emulated kernel */
+enum gvtg_run_state {
+	GVTG_RUN_NOT_STARTED,
+	GVTG_RUN_RUNNING,
+	GVTG_RUN_EXITED,        /* code: its exit status */
+	GVTG_RUN_SIGNALED,      /* code: the signal */
+	GVTG_RUN_KILLED,        /* still running at the deadline: its group was killed */
+	GVTG_RUN_LEFT,          /* still running at the deadline, left (GVTG_RUN_LEAVE) */
+	GVTG_RUN_LOST,          /* waitpid() failed: code is its errno */
+};
+struct gvtg_run {
+	char *const *argv;                      /* exec'd, or: */
+	int (*fn)(void *userdata, int kept_fd); /* called in the child; returns its status */
+	void *userdata;
+	const char *const *env;                 /* name, value, ..., NULL: set in the child */
+	int keep_fd;                            /* -1: none */
+	unsigned flags;
+	/* results */
+	enum gvtg_run_state state;
+	int code;
+	pid_t pid;
+	char *output;                           /* cleaned, NUL-terminated (CAPTURE) */
+	size_t output_len;
+	int out_fd;
+};
+int gvtg_run_start(struct gvtg_run *run);
+void gvtg_run_wait(struct gvtg_run *runs, size_t n, int timeout_ms);
+/* Start and wait: 0 when it ran (see state and code), -errno when it could not start. */
+int gvtg_run(struct gvtg_run *run, int timeout_ms);
+void gvtg_run_clear(struct gvtg_run *run);
+/* The output's last line that says something, into buf; "" when there is none. */
+const char *gvtg_run_last_line(const struct gvtg_run *run, char *buf, size_t size);
+int64_t gvtg_now_ms(void);
+
+/* ---- text from outside (text.c) ----
+ * The one cleaning of text that came from a file, the kernel or a child process, before
+ * it reaches a terminal, stderr or syslog.  Tab, CR and newline become a space (newline
+ * kept with GVTG_TEXT_KEEP_NEWLINES); other control characters the escape that names them
+ * (ESC: \x1b, BEL: \x07, C1 CSI: \u009b); each byte that is not UTF-8 is U+FFFD.  At most
+ * size - 1 bytes, never half a character; returns the length written. */
+#define GVTG_TEXT_KEEP_NEWLINES 1u
+size_t gvtg_text_clean(const char *in, size_t len, char *out, size_t size, unsigned flags);
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, of at most n bytes; 0: none. */
+size_t gvtg_utf8_len(const char *s, size_t n);
 
 /* One-line summaries for messages, "" when there is nothing; "..." ends a cut one.
  * Parents: "0000:00:02.0, mtty".  Types: "i915-GVTg_V5_4 (2 left), ..." or with
