@@ -13,10 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check-mac.h"
@@ -611,74 +607,35 @@ static int run_self_test(struct ctl *c, const char *target, char *err, size_t er
 	const char *root = gvtg_ctx_get_root(c->ctx);
 	char path[PATH_MAX * 2];
 	snprintf(path, sizeof(path), "%s/%s", root && strcmp(root, "/") ? root : "", target);
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
+	char *const argv[] = { path, "--self-test", NULL };
+	const char *const env[] = { "GVTG_ROOT", root, NULL };
+	struct gvtg_run run = { .argv = argv, .keep_fd = -1, .flags = GVTG_RUN_CAPTURE,
+				.env = root && strcmp(root, "/") ? env : NULL };
+	int r = gvtg_run(&run, SELF_TEST_TIMEOUT_MS);
+	if (r < 0)
 		return r;
+	/* The first line: what the hook says first is why it failed. */
+	snprintf(err, err_size, "%.*s", (int)strcspn(run.output, "\n"), run.output);
+	switch (run.state) {
+	case GVTG_RUN_EXITED:
+		r = run.code;
+		if ((r == 127 || r == 126) && !err[0])
+			snprintf(err, err_size, "cannot run it: %s",
+				 strerror(r == 127 ? ENOENT : EACCES));
+		break;
+	case GVTG_RUN_SIGNALED:
+		r = 128 + run.code;
+		break;
+	case GVTG_RUN_KILLED:
+	case GVTG_RUN_LEFT:
+		r = -ETIMEDOUT;
+		break;
+	default:
+		r = run.code > 0 ? -run.code : -ECHILD;
+		break;
 	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-		}
-		dup2(pipefd[1], STDERR_FILENO);
-		if (root && strcmp(root, "/"))
-			setenv("GVTG_ROOT", root, 1);
-		execl(path, path, "--self-test", (char *)NULL);
-		dprintf(STDERR_FILENO, "cannot run it: %s\n", strerror(errno));
-		_exit(127);
-	}
-	close(pipefd[1]);
-	size_t len = 0;
-	bool timed_out = false;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = SELF_TEST_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
-						    (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		struct pollfd pfd = { pipefd[0], POLLIN, 0 };
-		int k = poll(&pfd, 1, (int)left);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			timed_out = k == 0;
-			break;
-		}
-		char buf[512];
-		ssize_t n = read(pipefd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n && len + 1 < err_size; i++)
-			err[len++] = buf[i];
-	}
-	close(pipefd[0]);
-	err[len] = '\0';
-	err[strcspn(err, "\n")] = '\0';
-	if (timed_out)
-		kill(pid, SIGKILL);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (timed_out)
-		return -ETIMEDOUT;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	gvtg_run_clear(&run);
+	return r;
 }
 
 /* The hook must be able to load its module when libvirt runs it: its own self-test says

@@ -17,25 +17,33 @@
 
 /* ---- messages ---------------------------------------------------------------------- */
 
+/* One line on stderr; what it quotes (file names, a definition's text, mdevctl's words)
+ * goes through the library's one cleaning before it reaches a terminal. */
+static void error_line(const char *fmt, va_list ap, const char *end)
+	__attribute__((format(printf, 1, 0)));
+static void error_line(const char *fmt, va_list ap, const char *end)
+{
+	char raw[2048], clean[4096];
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	gvtg_text_clean(raw, strlen(raw), clean, sizeof(clean), 0);
+	fprintf(stderr, "gvtgctl: %s%s", clean, end);
+}
+
 void ctl_error(const char *fmt, ...)
 {
 	va_list ap;
 	fflush(stdout);
-	fputs("gvtgctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	error_line(fmt, ap, "\n");
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("gvtgctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	error_line(fmt, ap, ". See 'gvtgctl --help'\n");
 	va_end(ap);
-	fputs(". See 'gvtgctl --help'\n", stderr);
 	return CTL_EXIT_USAGE;
 }
 
@@ -46,9 +54,7 @@ static void lib_log(void *userdata, int priority, const char *fmt, va_list ap)
 	struct ctl *c = userdata;
 	if (priority > (c->verbose > 1 ? GVTG_LOG_DEBUG : GVTG_LOG_INFO))
 		return;
-	fputs("gvtgctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	error_line(fmt, ap, "\n");
 }
 
 /* Failures in the diagnosis table's words, after our prefix; what was done on stdout
@@ -189,11 +195,26 @@ struct libscols_table *ctl_table_new(struct ctl *c, const char *name,
 	return tb;
 }
 
+/* Every cell: what it shows came from sysfs, a definition file or a record, so it goes
+ * through the library's one cleaning before it reaches a terminal or a JSON reader. */
+static int cell_take(struct libscols_line *ln, size_t col, const char *value)
+{
+	size_t len = strlen(value), size = len * 6 + 1;
+	char *s = malloc(size);
+	if (!s)
+		return -ENOMEM;
+	gvtg_text_clean(value, len, s, size, 0);
+	int r = scols_line_refer_data(ln, col, s);
+	if (r < 0)
+		free(s);
+	return r;
+}
+
 int ctl_cell(struct ctl *c, struct libscols_line *ln, size_t col, const char *value)
 {
 	if (!value)
 		return c->json ? 0 : scols_line_set_data(ln, col, "-");
-	return scols_line_set_data(ln, col, value);
+	return cell_take(ln, col, value);
 }
 
 int ctl_cell_fmt(struct ctl *c, struct libscols_line *ln, size_t col, const char *fmt, ...)
@@ -205,9 +226,8 @@ int ctl_cell_fmt(struct ctl *c, struct libscols_line *ln, size_t col, const char
 	va_end(ap);
 	if (k < 0)
 		return -ENOMEM;
-	int r = scols_line_refer_data(ln, col, s);
-	if (r < 0)
-		free(s);
+	int r = cell_take(ln, col, s);
+	free(s);
 	return r;
 }
 

@@ -53,8 +53,13 @@ static void lib_log(void *userdata, int priority, const char *fmt, va_list ap)
 static void lib_log(void *userdata, int priority, const char *fmt, va_list ap)
 {
 	struct hook *h = userdata;
-	if (h->use_syslog && priority <= GVTG_LOG_INFO)
-		vsyslog(priority, fmt, ap);
+	if (!h->use_syslog || priority > GVTG_LOG_INFO)
+		return;
+	/* What the library logs may quote mdevctl or the kernel: cleaned (text.c). */
+	char raw[1024], clean[2048];
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	gvtg_text_clean(raw, strlen(raw), clean, sizeof(clean), 0);
+	syslog(priority, "%s", clean);
 }
 
 /* A diagnosis met before the library's context exists. */

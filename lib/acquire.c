@@ -254,33 +254,25 @@ static int acquire_one(struct acquire *a, const struct gvtg_hostdev *hd, struct 
 
 static void rollback(struct acquire *a, struct step *steps, size_t n)
 {
-	int timeout = a->cfg ? a->cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
 	for (size_t i = n; i-- > 0;) {
 		struct step *st = &steps[i];
 		struct gvtg_diag d;
 		gvtg_diag_init(&d, GVTG_OP_ROLLBACK, st->uuid, a->dom->name);
 		int r = 0;
 		switch (st->kind) {
-		case STEP_CREATED:
+		case STEP_CREATED: {
 			/* A defined one is stopped as mdevctl would (its callouts see it);
 			 * whatever mdevctl says, it must not stay. */
-			r = st->defined ? gvtg_definition_stop(a->ctx, st->uuid, timeout, NULL, 0)
-					: -EAGAIN;
-			if (r < 0 && r != -ENOENT && r != -ETIMEDOUT)
-				r = gvtg_mdev_remove_bounded(a->ctx, st->uuid, timeout);
-			if (r < 0 && r != -ENOENT) {
-				d.err = -r;
-				d.timeout_ms = timeout;
-				report(a->ctx, &d,
-				       r == -ETIMEDOUT ? GVTG_CAUSE_REMOVE_BLOCKED
-						       : GVTG_CAUSE_REMOVE_FAILED,
-				       r);
-				break; /* keep its record: it is still ours */
-			}
+			struct gvtg_removal rm = { .uuid = st->uuid, .defined = st->defined,
+						   .keep_record = true };
+			if (gvtg_remove_vgpus(a->ctx, a->cfg, GVTG_OP_ROLLBACK, a->dom->name, &rm,
+					      1) > 0)
+				break; /* keep its record (pending): it is still ours */
 			r = st->had_record ? gvtg_record_write(a->ctx, &st->old)
 					   : gvtg_record_delete(a->ctx, st->uuid);
 			report(a->ctx, &d, GVTG_CAUSE_DONE_ROLLED_BACK, 0);
 			break;
+		}
 		case STEP_CLAIMED:
 			r = st->had_record ? gvtg_record_write(a->ctx, &st->old)
 					   : gvtg_record_delete(a->ctx, st->uuid);

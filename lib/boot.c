@@ -62,24 +62,15 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 	}
 	if (r < 0) {
 		/* All or nothing: a failed unit never runs its stop, so it leaves nothing. */
-		int timeout = cfg->remove_timeout_ms;
-		for (size_t k = n_made; k-- > 0;) {
-			struct gvtg_diag d;
-			gvtg_diag_init(&d, GVTG_OP_BOOT_REMOVE, made[k], NULL);
-			int rr = gvtg_mdev_remove_bounded(ctx, made[k], timeout);
-			if (rr >= 0 || rr == -ENOENT) {
-				(void)gvtg_record_delete(ctx, made[k]);
-				copy(d.detail, sizeof(d.detail), "again: another boot vGPU failed");
-				report(ctx, &d, GVTG_CAUSE_DONE_REMOVED, 0);
-			} else {
-				d.err = -rr;
-				d.timeout_ms = timeout;
-				report(ctx, &d,
-				       rr == -ETIMEDOUT ? GVTG_CAUSE_REMOVE_BLOCKED
-							: GVTG_CAUSE_REMOVE_FAILED,
-				       rr);
-			}
-		}
+		struct gvtg_removal rm[MAX_VGPUS];
+		for (size_t k = 0; k < n_made; k++)
+			rm[k] = (struct gvtg_removal){
+				.uuid = made[n_made - 1 - k],
+				.defined = gvtg_vgpu_is_defined(ctx, made[n_made - 1 - k], NULL),
+				.done = GVTG_CAUSE_DONE_REMOVED,
+				.detail = "again: another boot vGPU failed",
+			};
+		gvtg_remove_vgpus(ctx, cfg, GVTG_OP_BOOT_REMOVE, NULL, rm, n_made);
 	} else if (n_boot == 0) {
 		nothing(ctx, GVTG_OP_BOOT, "boot: no vGPU has boot = yes in the configuration");
 	} else if (n_exist == n_boot) {
@@ -101,7 +92,8 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		lock_drop(ctx, lock);
 		return r;
 	}
-	size_t idx[MAX_VGPUS], n_remove = 0;
+	struct gvtg_removal rm[MAX_VGPUS];
+	size_t n_remove = 0;
 	int failed = 0, acted = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct gvtg_record *rec = &recs[i];
@@ -128,10 +120,14 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		if (gvtg_check_not_held(ctx, &d, rec->uuid) < 0)
 			continue;
 		if (n_remove < MAX_VGPUS)
-			idx[n_remove++] = i;
+			rm[n_remove++] = (struct gvtg_removal){
+				.uuid = rec->uuid,
+				.rec = rec,
+				.defined = gvtg_vgpu_is_defined(ctx, rec->uuid, rec),
+				.done = GVTG_CAUSE_DONE_REMOVED,
+			};
 	}
-	gvtg_finish_removals(ctx, GVTG_OP_BOOT_REMOVE, NULL, recs, idx, n_remove,
-			     cfg->remove_timeout_ms, &failed);
+	failed = gvtg_remove_vgpus(ctx, cfg, GVTG_OP_BOOT_REMOVE, NULL, rm, n_remove);
 	for (size_t i = 0; i < n; i++) {
 		struct gvtg_record *rec = &recs[i];
 		if (rec->origin != GVTG_ORIGIN_BOOT || !gvtg_record_in_use(rec))
@@ -233,34 +229,17 @@ int gvtg_sleep_pre(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		goto out;
 	}
 	/* The records stay (each vGPU comes back as it was), marked pending if blocked. */
-	int timeout = cfg->remove_timeout_ms;
-	char uuids[MAX_VGPUS][GVTG_UUID_STRLEN + 1];
-	int results[MAX_VGPUS];
+	/* The vGPUs come back through sysfs at 'post': so they go that way too. */
+	struct gvtg_removal rm[MAX_VGPUS];
 	for (size_t k = 0; k < n_remove; k++)
-		copy(uuids[k], sizeof(uuids[k]), recs[idx[k]].uuid);
-	gvtg_mdev_remove_many(ctx, (const char(*)[GVTG_UUID_STRLEN + 1])uuids, n_remove, timeout,
-			      results);
-	for (size_t k = 0; k < n_remove; k++) {
-		struct gvtg_record *rec = &recs[idx[k]];
-		struct gvtg_diag dd;
-		gvtg_diag_init(&dd, GVTG_OP_SLEEP_REMOVE, rec->uuid, NULL);
-		int rr = results[k];
-		if (rr >= 0 || rr == -ENOENT) {
-			copy(dd.detail, sizeof(dd.detail), "for suspend");
-			report(ctx, &dd, GVTG_CAUSE_DONE_REMOVED, 0);
-			continue;
-		}
-		failed++;
-		dd.err = -rr;
-		dd.timeout_ms = timeout;
-		if (rr == -ETIMEDOUT) {
-			rec->remove_pending = true;
-			(void)gvtg_record_write(ctx, rec);
-			report(ctx, &dd, GVTG_CAUSE_REMOVE_BLOCKED, rr);
-		} else {
-			report(ctx, &dd, GVTG_CAUSE_REMOVE_FAILED, rr);
-		}
-	}
+		rm[k] = (struct gvtg_removal){
+			.uuid = recs[idx[k]].uuid,
+			.rec = &recs[idx[k]],
+			.keep_record = true,
+			.done = GVTG_CAUSE_DONE_REMOVED,
+			.detail = "for suspend",
+		};
+	failed = gvtg_remove_vgpus(ctx, cfg, GVTG_OP_SLEEP_REMOVE, NULL, rm, n_remove);
 	r = failed ? -EBUSY : 0;
 out:
 	gvtg_sleep_entries_free(list, n_list);

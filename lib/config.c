@@ -3,7 +3,8 @@
  * The configuration file:
  *
  *   [defaults]   parent = ..., type = ...
- *   [hook]       release = remove|keep, remove_timeout = SECONDS, lock_timeout = SECONDS
+ *   [hook]       release = remove|keep, remove_timeout = SECONDS, lock_timeout = SECONDS,
+ *                mdevctl_timeout = SECONDS
  *   [sleep]      remove_idle = yes|no
  *   [<uuid>]     parent = ..., type = ..., boot = yes|no
  *
@@ -65,6 +66,7 @@ static struct gvtg_config *config_new(void)
 		return NULL;
 	c->release = GVTG_RELEASE_REMOVE;
 	c->remove_timeout_ms = GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
+	c->mdevctl_timeout_ms = GVTG_MDEVCTL_TIMEOUT_MS_DEFAULT;
 	c->lock_timeout_ms = GVTG_LOCK_TIMEOUT_MS_DEFAULT;
 	return c;
 }
@@ -435,6 +437,15 @@ static int handler(void *user, const char *section, const char *key, const char 
 			if (parse_seconds_ms(value, f) < 0)
 				return fail(p, "%s must be a number of seconds (0-3600), not '%.40s'",
 					    key, value);
+			return 1;
+		}
+		if (!strcmp(key, "mdevctl_timeout")) {
+			/* mdevctl always has a bound: 0 would kill every start at once. */
+			int ms;
+			if (parse_seconds_ms(value, &ms) < 0 || ms < 1000)
+				return fail(p, "mdevctl_timeout must be a number of seconds (1-3600), "
+					       "not '%.40s'", value);
+			c->mdevctl_timeout_ms = ms;
 			return 1;
 		}
 	} else if (!strcmp(section, "sleep")) {

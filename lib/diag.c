@@ -128,9 +128,15 @@ static const struct gvtg_cause_row table[] = {
 	  "({strerror})]}",
 	  "Check the definition ('mdevctl list --defined --uuid {uuid}') against 'gvtgctl "
 	  "types {parent}'" },
-	{ GVTG_CAUSE_DEFINITION_STOP, GVTG_DIAG_ERROR, "definition-stop-failed",
-	  "stopping it through mdevctl failed: {detail}",
-	  "Stop it with 'mdevctl stop --uuid {uuid}'" },
+	{ GVTG_CAUSE_DEFINITION_STOP, GVTG_DIAG_WARNING, "definition-stop-failed",
+	  "stopping it through mdevctl failed: {detail}; so it is removed through sysfs, "
+	  "without mdevctl's callouts",
+	  "Check mdevctl's callouts in /etc/mdevctl.d/scripts.d" },
+	{ GVTG_CAUSE_DEFINITION_MISMATCH, GVTG_DIAG_ERROR, "definition-start-mismatch",
+	  "mdevctl started its definition {file} ({parent} type {type}), but {detail}; what it "
+	  "made is removed again",
+	  "Check mdevctl's callouts in /etc/mdevctl.d/scripts.d and the definition ('mdevctl "
+	  "list --defined --uuid {uuid}')" },
 	{ GVTG_CAUSE_LOCK_TIMEOUT, GVTG_DIAG_ERROR, "lock-timeout",
 	  "the lock /{state}/lock was still held after {timeout_s} s by another gvtg-hook or "
 	  "gvtgctl",
@@ -271,6 +277,8 @@ static const char *op_template(enum gvtg_op op)
 	return "";
 }
 
+#define GVTG_DIAG_LINE_MAX 2048
+
 struct out {
 	char *buf;
 	size_t size, len;
@@ -278,12 +286,13 @@ struct out {
 
 static void put(struct out *o, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n && s[i]; i++) {
-		if (o->len + 1 < o->size) {
-			/* One line: control characters from the facts never reach it. */
-			unsigned char c = (unsigned char)s[i];
-			o->buf[o->len] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-		}
+	/* One line, and safe for a terminal and syslog: the facts came from files, the
+	 * kernel and mdevctl, so everything goes through the one cleaning (text.c). */
+	char buf[GVTG_DIAG_LINE_MAX];
+	size_t len = gvtg_text_clean(s, strnlen(s, n), buf, sizeof(buf), 0);
+	for (size_t i = 0; i < len; i++) {
+		if (o->len + 1 < o->size)
+			o->buf[o->len] = buf[i];
 		o->len++;
 	}
 	if (o->size)

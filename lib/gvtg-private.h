@@ -142,5 +142,34 @@ char *gvtg_path_join(const char *first, ...) __attribute__((sentinel));
  * -ETIMEDOUT still blocked, else the kernel's -errno. */
 int gvtg_mdev_remove_many(struct gvtg_ctx *ctx, const char (*uuids)[GVTG_UUID_STRLEN + 1],
 			  size_t n, int timeout_ms, int *ret_results);
+/* The device nodes through which a process can hold the vGPU uuid (normalized): its VFIO
+ * group (/dev/vfio/<group>) and, with iommufd, its cdev (/dev/vfio/devices/vfio<N>). */
+int gvtg_mdev_vfio_nodes(struct gvtg_ctx *ctx, const char *uuid, char want[2][64],
+			 size_t *ret_n);
 /* What a remove_timeout of 0 waits: the moment a removal nothing holds takes. */
 #define GVTG_REMOVE_GRACE_MS 500
+
+/* ---- the one removal's mechanism (removal.c) ----
+ * Take n vGPUs away: each defined one through `mdevctl stop` first when there is an
+ * mdevctl (at most mdevctl_ms each), then the sysfs remove of every device still there,
+ * together, waited for at most remove_ms (gvtg_mdev_remove_many()).  No words, no
+ * records: the lifecycle's gvtg_remove_vgpus() says what happened and keeps the books. */
+struct gvtg_takedown {
+	char uuid[GVTG_UUID_STRLEN + 1];
+	bool defined;
+	/* results */
+	int r;                  /* 0 removed, -ENOENT not there, -ETIMEDOUT blocked, -errno */
+	bool by_mdevctl;        /* mdevctl stop took it away */
+	int mdevctl_r;          /* < 0: mdevctl stop failed, was killed, or left the device */
+	char mdevctl_detail[200]; /* then: how (its last line, or that it was killed) */
+};
+void gvtg_takedown(struct gvtg_ctx *ctx, struct gvtg_takedown *v, size_t n, int mdevctl_ms,
+		   int remove_ms);
+
+/* ---- mdevctl (mdevctl.c) ----
+ * Run `mdevctl VERB --uuid UUID [--parent PARENT]` through the runner, at most timeout_ms
+ * (then killed with its callouts).  0: exit status 0.  -ETIMEDOUT; -ENOENT/-EACCES: it
+ * cannot be run; -EPROTO: another status, detail its last line (cleaned) or the status. */
+int gvtg_mdevctl_run(struct gvtg_ctx *ctx, const char *mdevctl, const char *verb,
+		     const char *uuid, const char *parent, int timeout_ms, char *detail,
+		     size_t detail_size);

@@ -233,7 +233,8 @@ struct gvtg_config {
 	char *parent;           /* [defaults] parent, or NULL */
 	char *type;             /* [defaults] type, or NULL */
 	enum gvtg_release_mode release;
-	int remove_timeout_ms;
+	int remove_timeout_ms;  /* waiting on a removal the kernel blocks */
+	int mdevctl_timeout_ms; /* one run of mdevctl start or stop (never 0) */
 	int lock_timeout_ms;
 	bool sleep_remove;      /* remove idle vGPUs before host suspend */
 	struct gvtg_config_device *devices;
@@ -245,6 +246,7 @@ struct gvtg_config {
 };
 
 #define GVTG_REMOVE_TIMEOUT_MS_DEFAULT 10000
+#define GVTG_MDEVCTL_TIMEOUT_MS_DEFAULT 30000
 #define GVTG_LOCK_TIMEOUT_MS_DEFAULT 30000
 
 /* Read the configuration file (path relative to the root; NULL: the built-in path).
@@ -388,7 +390,8 @@ enum gvtg_cause {
 	GVTG_CAUSE_DEFINITION_TWO_PARENTS,
 	GVTG_CAUSE_DEFINITION_DAMAGED,
 	GVTG_CAUSE_DEFINITION_START,    /* mdevctl start failed or timed out, an attr refused */
-	GVTG_CAUSE_DEFINITION_STOP,     /* mdevctl stop failed */
+	GVTG_CAUSE_DEFINITION_STOP,     /* mdevctl stop failed: removed through sysfs */
+	GVTG_CAUSE_DEFINITION_MISMATCH, /* mdevctl start made no device, or another type */
 	/* state, configuration, input */
 	GVTG_CAUSE_LOCK_TIMEOUT,
 	GVTG_CAUSE_LOCK_FAILED,
@@ -658,17 +661,18 @@ int gvtg_mdevctl_find(struct gvtg_ctx *ctx, char **ret_path);
 
 /* Start a definition: `mdevctl start --uuid U --parent P` when gvtg_mdevctl_find() gives
  * one (its callouts and notifiers run, it writes the attrs), in a child process killed
- * after timeout_ms; else create it in sysfs and write each attr in order to
- * <device>/<attr>.  A failure leaves the device not active (a device this call made is
- * removed again).  -ETIMEDOUT, -ENOENT, the kernel's -errno, or -EPROTO when mdevctl
- * exited non-zero; detail (may be NULL) gets mdevctl's last error line or the attr
- * that was refused. */
+ * with its callouts after timeout_ms (mdevctl_timeout); else create it in sysfs and
+ * write each attr in order to <device>/<attr>.  A failure leaves the device not active
+ * (a device this call made is removed again).  -ETIMEDOUT, -ENOENT, the kernel's -errno,
+ * or -EPROTO when mdevctl exited non-zero; detail (may be NULL) gets mdevctl's last error
+ * line (cleaned) or the attr that was refused.  Success says mdevctl exited 0: whether
+ * the device is there, and of the definition's type, is the caller's to check. */
 int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
 			  int timeout_ms, char *detail, size_t detail_size);
 /* Write the definition's attrs in order to the device's sysfs attributes; on a refusal
- * the device is removed again (bounded by timeout_ms) and detail names the attr. */
+ * the device is removed again and detail names the attr. */
 int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
-				int timeout_ms, char *detail, size_t detail_size);
+				char *detail, size_t detail_size);
 /* The lifecycle's step for a UUID that is not active: its definition, checked against
  * the domain's metadata (by_hand: the command line) and the configuration's [<uuid>]
  * section.  0: none; 1: ret_def filled; < 0: refused and reported through d
@@ -676,7 +680,9 @@ int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definiti
 int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 			   const struct gvtg_config *cfg, const char *uuid, bool by_hand,
 			   struct gvtg_diag *d, struct gvtg_definition *ret_def);
-/* Stop it: `mdevctl stop --uuid U`, or write 1 to its remove; the definition stays.
- * -ETIMEDOUT when still not gone after timeout_ms. */
+/* Stop it as the one removal does (removal.c): `mdevctl stop --uuid U` when there is an
+ * mdevctl, at most timeout_ms; then, if the device is still there, the sysfs remove, at
+ * most timeout_ms.  The definition stays.  0 removed, -ENOENT not active, -ETIMEDOUT the
+ * kernel still blocks the removal; detail: how mdevctl failed, "" when it did not. */
 int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms, char *detail,
 			 size_t detail_size);

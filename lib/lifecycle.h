@@ -142,16 +142,32 @@ int gvtg_create_device(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 int gvtg_start_defined(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 		       const struct gvtg_config *cfg, const struct gvtg_definition *def,
 		       const char *model, bool by_hand);
-/* Remove the vGPUs recs[idx[0..n)] together; delete their records, or mark them pending
- * when blocked; each failure counted in *ret_failed. */
-void gvtg_finish_removals(struct gvtg_ctx *ctx, enum gvtg_op op, const char *domain,
-			  struct gvtg_record *recs, size_t *idx, size_t n, int timeout,
-			  int *ret_failed);
 /* -EBUSY, reported, when a process holds the vGPU's VFIO node. */
 int gvtg_check_not_held(struct gvtg_ctx *ctx, struct gvtg_diag *d, const char *uuid);
 /* Every record, sorted by UUID; a failure is reported. */
 int gvtg_records_sorted(struct gvtg_ctx *ctx, enum gvtg_op op, struct gvtg_record **ret,
 			size_t *ret_n);
+
+/* ---- removal.c: the one removal ---- */
+
+/* One vGPU to remove, and what becomes of its record. */
+struct gvtg_removal {
+	const char *uuid;
+	struct gvtg_record *rec;        /* its record (NULL: read when it must be marked) */
+	bool defined;                   /* started from its definition: mdevctl stop first */
+	bool keep_record;               /* else the record is deleted once it is removed */
+	enum gvtg_cause done;           /* reported once removed; GVTG_CAUSE_NONE: nothing */
+	const char *detail;             /* the done report's detail ("for suspend") */
+	int r;                          /* result: 0 removed, -ETIMEDOUT pending, -errno */
+};
+/* Whether a vGPU is stopped as mdevctl does: its record says it was started from its
+ * definition, or it has one. */
+bool gvtg_vgpu_is_defined(struct gvtg_ctx *ctx, const char *uuid, const struct gvtg_record *rec);
+/* Remove them together (gvtg_takedown(): mdevctl stop bounded by mdevctl_timeout, then
+ * sysfs bounded by remove_timeout); a removal the kernel still blocks marks the record
+ * pending.  Each outcome is reported.  Returns how many were not removed. */
+int gvtg_remove_vgpus(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, enum gvtg_op op,
+		      const char *domain, struct gvtg_removal *v, size_t n);
 
 /* ---- vgpu.c ---- */
 

@@ -5,13 +5,8 @@
  * remove.  No name becomes part of a path before gvtg_name_is_valid() accepted it.
  */
 #include <ctype.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "gvtg-private.h"
 
@@ -374,50 +369,26 @@ int gvtg_mdev_remove(struct gvtg_ctx *ctx, const char *uuid)
 	return r;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+struct remove_job {
+	struct gvtg_ctx *ctx;
+	char uuid[GVTG_UUID_STRLEN + 1];
+};
 
-/* In the child: keep only stdin/out/err (pointed at /dev/null) and the root directory,
- * moved to fd 3.  Everything else goes, above all the lock: a flock belongs to the open
- * file description, and a child blocked in the kernel would hold it for every other
- * domain until the removal ends. */
-static void child_detach(struct gvtg_ctx *ctx)
+/* In the child: the runner kept only stdin/out/err (/dev/null) and the root directory,
+ * as 3.  Above all the lock is gone: a flock belongs to the open file description, and a
+ * child blocked in the kernel would hold it for every other domain until the removal
+ * ends.  (A test's emulated kernel works through descriptors of its own: all are kept.) */
+static int remove_child(void *userdata, int kept_fd)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-	}
-	if (ctx->lock_fd >= 0)
-		close(ctx->lock_fd);
-	/* A test's emulated kernel works through descriptors of its own: keep them. */
-	if (!gvtg_io_fault_active()) {
-		if (ctx->root_fd != 3) {
-			if (dup2(ctx->root_fd, 3) < 0)
-				_exit(EBADF);
-			ctx->root_fd = 3;
-		}
-		if (close_range(4, ~0U, 0) < 0)
-			for (int fd = 4; fd < 65536; fd++)
-				close(fd);
-	}
+	struct remove_job *job = userdata;
+	struct gvtg_ctx *ctx = job->ctx;
+	if (kept_fd >= 0 && !gvtg_io_fault_active())
+		ctx->root_fd = kept_fd;
+	ctx->lock_fd = -1;
 	ctx->log_fn = NULL;
 	ctx->report_fn = NULL;
-}
-
-static pid_t remove_child(struct gvtg_ctx *ctx, const char *uuid)
-{
-	pid_t pid = fork();
-	if (pid != 0)
-		return pid;
-	child_detach(ctx);
-	int r = gvtg_mdev_remove(ctx, uuid);
-	_exit(r < 0 && -r < 255 ? -r : (r < 0 ? 254 : 0));
+	int r = gvtg_mdev_remove(ctx, job->uuid);
+	return r < 0 && -r < 255 ? -r : (r < 0 ? 254 : 0);
 }
 
 static bool device_gone(struct gvtg_ctx *ctx, const char *uuid)
@@ -429,63 +400,48 @@ static bool device_gone(struct gvtg_ctx *ctx, const char *uuid)
 int gvtg_mdev_remove_many(struct gvtg_ctx *ctx, const char (*uuids)[GVTG_UUID_STRLEN + 1],
 			  size_t n, int timeout_ms, int *ret_results)
 {
-	pid_t pids[64];
-	size_t running = 0;
-	if (n > 64)
+	struct remove_job jobs[64];
+	struct gvtg_run runs[64];
+	if (n > ELEMENTSOF(runs))
 		return -E2BIG;
 	for (size_t i = 0; i < n; i++) {
-		char u[GVTG_UUID_STRLEN + 1];
-		pids[i] = 0;
-		ret_results[i] = gvtg_uuid_normalize(uuids[i], u);
+		jobs[i] = (struct remove_job){ .ctx = ctx };
+		runs[i] = (struct gvtg_run){ .fn = remove_child, .userdata = &jobs[i],
+					     .keep_fd = ctx->root_fd, .flags = GVTG_RUN_LEAVE };
+		if (gvtg_io_fault_active())
+			runs[i].flags |= GVTG_RUN_KEEP_FDS;
+		ret_results[i] = gvtg_uuid_normalize(uuids[i], jobs[i].uuid);
 		if (ret_results[i] < 0)
 			continue;
-		pids[i] = remove_child(ctx, u);
-		if (pids[i] < 0) {
-			ret_results[i] = negative_errno();
-			pids[i] = 0;
-			continue;
-		}
-		ret_results[i] = -ETIMEDOUT;
-		running++;
+		ret_results[i] = gvtg_run_start(&runs[i]);
 	}
-
 	int wait_ms = timeout_ms > 0 ? timeout_ms : GVTG_REMOVE_GRACE_MS;
-	int64_t deadline = now_ms() + wait_ms;
-	int delay_ms = 1;
-	while (running > 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (pids[i] <= 0)
-				continue;
-			int status;
-			pid_t w = waitpid(pids[i], &status, WNOHANG);
-			if (w == 0 || (w < 0 && errno == EINTR))
-				continue;
-			if (w < 0)
-				ret_results[i] = negative_errno();
-			else if (WIFEXITED(status))
-				ret_results[i] = WEXITSTATUS(status) ? -WEXITSTATUS(status) : 0;
-			else
-				ret_results[i] = -EINTR;
-			pids[i] = 0;
-			running--;
-		}
-		int64_t left = deadline - now_ms();
-		if (running == 0 || left <= 0)
-			break;
-		(void)poll(NULL, 0, (int)(left < delay_ms ? left : delay_ms));
-		if (delay_ms < 20)
-			delay_ms *= 2;
-	}
+	gvtg_run_wait(runs, n, wait_ms);
 	for (size_t i = 0; i < n; i++) {
-		if (pids[i] <= 0)
+		const struct gvtg_run *run = &runs[i];
+		if (ret_results[i] < 0)
 			continue;
-		/* Gone from sysfs while its child still unwinds: removed, not pending. */
-		if (device_gone(ctx, uuids[i])) {
-			ret_results[i] = 0;
-			continue;
+		switch (run->state) {
+		case GVTG_RUN_EXITED:
+			ret_results[i] = run->code ? -run->code : 0;
+			break;
+		case GVTG_RUN_LEFT:
+			/* Gone from sysfs while its child still unwinds: removed, not pending. */
+			if (device_gone(ctx, jobs[i].uuid)) {
+				ret_results[i] = 0;
+				break;
+			}
+			ret_results[i] = -ETIMEDOUT;
+			log_warning(ctx, "remove %s still blocked after %d ms, left running in "
+				    "process %ld", jobs[i].uuid, wait_ms, (long)run->pid);
+			break;
+		case GVTG_RUN_LOST:
+			ret_results[i] = run->code > 0 ? -run->code : -ECHILD;
+			break;
+		default:
+			ret_results[i] = -EINTR;
+			break;
 		}
-		log_warning(ctx, "remove %s still blocked after %d ms, left running in process %ld",
-			    uuids[i], wait_ms, (long)pids[i]);
 	}
 	return 0;
 }
@@ -500,6 +456,93 @@ int gvtg_mdev_remove_bounded(struct gvtg_ctx *ctx, const char *uuid, int timeout
 	r = gvtg_mdev_remove_many(ctx, (const char(*)[GVTG_UUID_STRLEN + 1])u, 1, timeout_ms,
 				  &result);
 	return r < 0 ? r : result;
+}
+
+/* ---- holders: who has the device's VFIO group open ---- */
+
+/* The device nodes through which a process can hold the vGPU: its VFIO group
+ * (/dev/vfio/<group>) and, with iommufd, its own cdev (/dev/vfio/devices/vfio<N>). */
+int gvtg_mdev_vfio_nodes(struct gvtg_ctx *ctx, const char *u, char want[2][64], size_t *ret_n)
+{
+	size_t n = 0;
+	_cleanup_free_ char *link = gvtg_path_join(MDEV_DEVICES, u, "iommu_group", NULL);
+	_cleanup_free_ char *target = NULL;
+	if (!link)
+		return -ENOMEM;
+	if (gvtg_io_readlink(ctx, link, &target) >= 0) {
+		const char *group = strrchr(target, '/');
+		group = group ? group + 1 : target;
+		if (*group && strspn(group, "0123456789") == strlen(group))
+			snprintf(want[n++], 64, "/dev/vfio/%s", group);
+	}
+	_cleanup_free_ char *cdir = gvtg_path_join(MDEV_DEVICES, u, "vfio-dev", NULL);
+	_cleanup_closedir_ DIR *d = NULL;
+	if (cdir && gvtg_io_opendir(ctx, cdir, &d) >= 0) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (!strncmp(de->d_name, "vfio", 4) && de->d_name[4] &&
+			    strspn(de->d_name + 4, "0123456789") == strlen(de->d_name + 4)) {
+				snprintf(want[n++], 64, "/dev/vfio/devices/%.40s", de->d_name);
+				break;
+			}
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int gvtg_device_holder(struct gvtg_ctx *ctx, const char *uuid, long *ret_pid,
+		       char ret_comm[32])
+{
+	char u[GVTG_UUID_STRLEN + 1];
+	int r = gvtg_uuid_normalize(uuid, u);
+	if (r < 0)
+		return r;
+	char want[2][64];
+	size_t n_want;
+	r = gvtg_mdev_vfio_nodes(ctx, u, want, &n_want);
+	if (r < 0)
+		return r;
+	if (n_want == 0)
+		return 0; /* no VFIO node: nothing can hold it open */
+
+	_cleanup_closedir_ DIR *proc = NULL;
+	if (gvtg_io_opendir(ctx, "proc", &proc) < 0)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(proc))) {
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		_cleanup_free_ char *fdp = gvtg_path_join("proc", de->d_name, "fd", NULL);
+		_cleanup_closedir_ DIR *fds = NULL;
+		if (!fdp || gvtg_io_opendir(ctx, fdp, &fds) < 0)
+			continue;
+		struct dirent *fe;
+		while ((fe = readdir(fds))) {
+			if (fe->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *p = gvtg_path_join(fdp, fe->d_name, NULL);
+			_cleanup_free_ char *t = NULL;
+			if (!p || gvtg_io_readlink(ctx, p, &t) < 0)
+				continue;
+			bool match = false;
+			for (size_t k = 0; k < n_want; k++)
+				match = match || !strcmp(t, want[k]);
+			if (!match)
+				continue;
+			*ret_pid = strtol(de->d_name, NULL, 10);
+			if (ret_comm) {
+				_cleanup_free_ char *cp = gvtg_path_join("proc", de->d_name, "comm",
+									 NULL);
+				_cleanup_free_ char *comm = NULL;
+				if (cp && gvtg_io_read_text(ctx, cp, 256, &comm) >= 0)
+					snprintf(ret_comm, 32, "%.31s", comm);
+				else
+					snprintf(ret_comm, 32, "?");
+			}
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int gvtg_gvt_info_parse(const char *description, struct gvtg_gvt_info *ret_info)

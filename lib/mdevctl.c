@@ -5,18 +5,12 @@
  * This file is the one place that chooses between the two.  mdevctl knows no root
  * directory: under a test root only an mdevctl named by GVTG_MDEVCTL is ever run.
  */
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "gvtg-private.h"
 
 #define MDEV_DEVICES "sys/bus/mdev/devices"
-#define OUTPUT_MAX 4096
 
 /* ---- running mdevctl ------------------------------------------------------------ */
 
@@ -46,39 +40,6 @@ int gvtg_mdevctl_find(struct gvtg_ctx *ctx, char **ret_path)
 	return 1;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* In the child: only stdin (/dev/null), stdout and stderr (the pipe) stay open, so
- * that neither the lock nor libvirt's pipes reach mdevctl or its callouts. */
-static void close_other_fds(void)
-{
-	if (close_range(3, ~0u, 0) == 0)
-		return;
-	DIR *d = opendir("/proc/self/fd");
-	if (!d) {
-		for (int fd = 3; fd < 65536; fd++)
-			close(fd);
-		return;
-	}
-	int keep = dirfd(d);
-	struct dirent *de;
-	int fds[1024];
-	size_t n = 0;
-	while ((de = readdir(d)) && n < ELEMENTSOF(fds)) {
-		int fd = atoi(de->d_name);
-		if (fd > 2 && fd != keep)
-			fds[n++] = fd;
-	}
-	closedir(d);
-	for (size_t i = 0; i < n; i++)
-		close(fds[i]);
-}
-
 static void set_detail(char *detail, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void set_detail(char *detail, size_t size, const char *fmt, ...)
@@ -91,136 +52,58 @@ static void set_detail(char *detail, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Keep the last line of the output that says something, for messages. */
-static void last_line(const char *out, size_t len, char *detail, size_t size)
+int gvtg_mdevctl_run(struct gvtg_ctx *ctx, const char *mdevctl, const char *verb,
+		     const char *uuid, const char *parent, int timeout_ms, char *detail,
+		     size_t detail_size)
 {
-	if (!detail || !size)
-		return;
-	const char *end = out + len;
-	while (end > out && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	const char *s = end;
-	while (s > out && s[-1] != '\n')
-		s--;
-	size_t n = (size_t)(end - s);
-	if (n >= size)
-		n = size - 1;
-	for (size_t i = 0; i < n; i++)
-		detail[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-	detail[n] = '\0';
-}
-
-/*
- * Run argv[0] with stdin /dev/null and its output in a pipe, in its own process group,
- * for at most timeout_ms; then the group is killed.  0 on exit status 0; -EPROTO on
- * another status (detail: its last line); -ETIMEDOUT.
- */
-static int run_bounded(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, char *detail,
-		       size_t detail_size)
-{
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return negative_errno();
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = negative_errno();
-		close(pfd[0]);
-		close(pfd[1]);
-		return r;
-	}
-	if (pid == 0) {
-		(void)setpgid(0, 0);
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 ||
-		    dup2(pfd[1], STDERR_FILENO) < 0)
-			_exit(127);
-		close_other_fds();
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		/* libvirt runs hooks with a bare environment; callouts are shell scripts. */
-		if (!getenv("PATH"))
-			setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			       1);
-		execv(argv[0], argv);
-		/* The shell's convention: 127 not found, 126 found but not runnable. */
-		_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
-	}
-	close(pfd[1]);
-	(void)setpgid(pid, pid); /* both sides, so that the kill below always finds the group */
-
-	char out[OUTPUT_MAX];
-	size_t len = 0;
-	bool eof = false;
-	int status = 0, r = -ETIMEDOUT;
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			r = 0;
-			break;
-		}
-		if (w < 0 && errno != EINTR) {
-			r = negative_errno();
-			break;
-		}
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			break;
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int k = poll(&p, eof ? 0 : 1, (int)(left < 20 ? left : 20));
-		if (k > 0) {
-			if (len == sizeof(out)) {
-				/* keep the end: the error is the last thing said */
-				memmove(out, out + sizeof(out) / 2, sizeof(out) / 2);
-				len = sizeof(out) / 2;
-			}
-			ssize_t n = read(pfd[0], out + len, sizeof(out) - len);
-			if (n == 0)
-				eof = true;
-			else if (n > 0)
-				len += (size_t)n;
-		}
-	}
-	if (r == 0 && !eof) {
-		/* What it wrote just before exiting; a callout it left behind holding the
-		 * pipe must not keep us waiting. */
-		(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-		ssize_t n;
-		while (len < sizeof(out) && (n = read(pfd[0], out + len, sizeof(out) - len)) > 0)
-			len += (size_t)n;
-	}
-	close(pfd[0]);
-	if (r == -ETIMEDOUT) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		/* Reap it when it dies at once; a process blocked in the kernel is left. */
-		for (int i = 0; i < 10 && waitpid(pid, &status, WNOHANG) == 0; i++)
-			(void)poll(NULL, 0, 10);
-		log_warning(ctx, "%s %s %s did not finish within %d ms; killed", argv[0], argv[1],
-			    argv[3] ? argv[3] : "", timeout_ms);
-		last_line(out, len, detail, detail_size);
-		return -ETIMEDOUT;
-	}
+	char *const argv[] = { (char *)mdevctl, (char *)verb, "--uuid", (char *)uuid,
+			       parent ? "--parent" : NULL, (char *)parent, NULL };
+	struct gvtg_run run = { .argv = argv, .keep_fd = -1, .flags = GVTG_RUN_CAPTURE };
+	set_detail(detail, detail_size, "%s", "");
+	int r = gvtg_run(&run, timeout_ms);
 	if (r < 0)
 		return r;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (detail && detail_size)
-			detail[0] = '\0';
-		return 0;
+	char line[256];
+	gvtg_run_last_line(&run, line, sizeof(line));
+	switch (run.state) {
+	case GVTG_RUN_EXITED:
+		if (run.code == 0) {
+			r = 0;
+		} else if ((run.code == 127 || run.code == 126) && !line[0]) {
+			/* The shell's convention: 127 not found, 126 found but not runnable. */
+			set_detail(detail, detail_size, "cannot run %s", mdevctl);
+			r = run.code == 127 ? -ENOENT : -EACCES;
+		} else {
+			if (line[0])
+				set_detail(detail, detail_size, "%s", line);
+			else
+				set_detail(detail, detail_size, "exit status %d", run.code);
+			r = -EPROTO;
+		}
+		break;
+	case GVTG_RUN_SIGNALED:
+		if (line[0])
+			set_detail(detail, detail_size, "%s", line);
+		else
+			set_detail(detail, detail_size, "signal %d", run.code);
+		r = -EPROTO;
+		break;
+	case GVTG_RUN_KILLED:
+	case GVTG_RUN_LEFT:
+		set_detail(detail, detail_size, "%s", line);
+		log_warning(ctx, "%s %s --uuid %s did not finish within %d ms; killed", mdevctl,
+			    verb, uuid, timeout_ms);
+		r = -ETIMEDOUT;
+		break;
+	default:
+		r = run.code > 0 ? -run.code : -ECHILD;
+		break;
 	}
-	last_line(out, len, detail, detail_size);
-	if (WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126) &&
-	    len == 0) {
-		set_detail(detail, detail_size, "cannot run %s", argv[0]);
-		return WEXITSTATUS(status) == 127 ? -ENOENT : -EACCES;
-	}
-	if (detail && detail_size && !detail[0])
-		snprintf(detail, detail_size, "%s %d", WIFEXITED(status) ? "exit status" : "signal",
-			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	log_debug(ctx, "%s %s: failed: %s", argv[0], argv[1], detail ? detail : "");
-	return -EPROTO;
+	if (r < 0 && r != -ETIMEDOUT)
+		log_debug(ctx, "%s %s --uuid %s: failed: %s", mdevctl, verb, uuid,
+			  detail ? detail : "");
+	gvtg_run_clear(&run);
+	return r;
 }
 
 static bool device_active(struct gvtg_ctx *ctx, const char *uuid)
@@ -229,9 +112,19 @@ static bool device_active(struct gvtg_ctx *ctx, const char *uuid)
 	return p && gvtg_io_access(ctx, p) == 0;
 }
 
+/* A start that failed half way: nothing may stay active.  The device was made a moment
+ * ago by this call, so nothing holds it: the sysfs removal, the one way (removal.c). */
+static void undo_start(struct gvtg_ctx *ctx, const char *uuid)
+{
+	struct gvtg_takedown t = { 0 };
+	snprintf(t.uuid, sizeof(t.uuid), "%s", uuid);
+	gvtg_takedown(ctx, &t, 1, 0, GVTG_REMOVE_TIMEOUT_MS_DEFAULT);
+	if (t.r < 0 && t.r != -ENOENT)
+		log_warning(ctx, "start %s: removing it again: errno %d", uuid, -t.r);
+}
 
 int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
-				int timeout_ms, char *detail, size_t detail_size)
+				char *detail, size_t detail_size)
 {
 	for (size_t i = 0; i < def->n_attrs; i++) {
 		const struct gvtg_definition_attr *a = &def->attrs[i];
@@ -241,26 +134,11 @@ int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definiti
 			set_detail(detail, detail_size, "writing '%s' to its attribute %s",
 				   a->value, a->name);
 			log_debug(ctx, "start %s: attribute %s: errno %d", def->uuid, a->name, -r);
-			int k = gvtg_mdev_remove_bounded(ctx, def->uuid, timeout_ms);
-			if (k < 0 && k != -ENOENT)
-				log_warning(ctx, "start %s: removing it again: errno %d", def->uuid,
-					    -k);
+			undo_start(ctx, def->uuid);
 			return r;
 		}
 	}
 	return 0;
-}
-
-static int start_sysfs(struct gvtg_ctx *ctx, const struct gvtg_definition *def, int timeout_ms,
-		       char *detail, size_t detail_size)
-{
-	int r = gvtg_mdev_create(ctx, def->parent, def->type, def->uuid);
-	if (r < 0) {
-		set_detail(detail, detail_size, "creating it on %s type %s", def->parent,
-			   def->type);
-		return r;
-	}
-	return gvtg_definition_apply_attrs(ctx, def, timeout_ms, detail, detail_size);
 }
 
 int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
@@ -275,55 +153,21 @@ int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *de
 		set_detail(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
 		return r;
 	}
-	if (r == 0)
-		return start_sysfs(ctx, def, timeout_ms, detail, detail_size);
-
-	char *const argv[] = { mdevctl, "start", "--uuid", (char *)def->uuid, "--parent",
-			       def->parent, NULL };
-	int64_t t0 = now_ms();
-	r = run_bounded(ctx, argv, timeout_ms, detail, detail_size);
-	if (r >= 0 && !device_active(ctx, def->uuid)) {
-		set_detail(detail, detail_size, "%s start reported success, but /%s/%s does not "
-			   "exist", mdevctl, MDEV_DEVICES, def->uuid);
-		return -ENODEV;
+	if (r == 0) {
+		r = gvtg_mdev_create(ctx, def->parent, def->type, def->uuid);
+		if (r < 0) {
+			set_detail(detail, detail_size, "creating it on %s type %s", def->parent,
+				   def->type);
+			return r;
+		}
+		return gvtg_definition_apply_attrs(ctx, def, detail, detail_size);
 	}
-	if (r < 0 && device_active(ctx, def->uuid)) {
-		/* mdevctl undoes a refused attr itself; a timeout or a failed callout can
-		 * leave the device: nothing may stay active after a failed start. */
-		int64_t left = timeout_ms - (now_ms() - t0);
-		int k = gvtg_mdev_remove_bounded(ctx, def->uuid, left > 1000 ? (int)left : 1000);
-		if (k < 0 && k != -ENOENT)
-			log_warning(ctx, "start %s: removing it again: errno %d", def->uuid,
-				    -k);
-	}
-	return r;
-}
-
-int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms, char *detail,
-			 size_t detail_size)
-{
-	char u[GVTG_UUID_STRLEN + 1];
-	int r = gvtg_uuid_normalize(uuid, u);
-	if (r < 0)
-		return r;
-	set_detail(detail, detail_size, "%s", "");
-	if (!device_active(ctx, u))
-		return -ENOENT;
-	_cleanup_free_ char *mdevctl = NULL;
-	r = gvtg_mdevctl_find(ctx, &mdevctl);
-	if (r < 0) {
-		set_detail(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
-		return r;
-	}
-	if (r == 0)
-		return gvtg_mdev_remove_bounded(ctx, u, timeout_ms);
-	char *const argv[] = { mdevctl, "stop", "--uuid", u, NULL };
-	r = run_bounded(ctx, argv, timeout_ms, detail, detail_size);
-	if (r >= 0 && device_active(ctx, u)) {
-		set_detail(detail, detail_size, "%s stop reported success, but /%s/%s still "
-			   "exists", mdevctl, MDEV_DEVICES, u);
-		return -EBUSY;
-	}
+	r = gvtg_mdevctl_run(ctx, mdevctl, "start", def->uuid, def->parent, timeout_ms, detail,
+			     detail_size);
+	/* mdevctl undoes a refused attr itself; a timeout or a failed callout can leave
+	 * the device. */
+	if (r < 0 && device_active(ctx, def->uuid))
+		undo_start(ctx, def->uuid);
 	return r;
 }
 

@@ -43,36 +43,6 @@ bool gvtg_domain_has_records(struct gvtg_ctx *ctx, const char *domain_uuid)
 }
 
 
-/* Release of a vGPU started from its definition: stopped as `mdevctl stop` does (its
- * callouts run), the definition stays.  When mdevctl fails, sysfs: it must not stay. */
-static int stop_defined(struct gvtg_ctx *ctx, struct gvtg_diag *d, struct gvtg_record *rec,
-			int timeout, int *ret_failed)
-{
-	int r = gvtg_definition_stop(ctx, rec->uuid, timeout, d->detail, sizeof(d->detail));
-	if (r < 0 && r != -ENOENT && r != -ETIMEDOUT) {
-		report(ctx, d, GVTG_CAUSE_DEFINITION_STOP, r);
-		r = gvtg_mdev_remove_bounded(ctx, rec->uuid, timeout);
-	}
-	if (r >= 0 || r == -ENOENT) {
-		r = gvtg_record_delete(ctx, rec->uuid);
-		copy(d->detail, sizeof(d->detail), "(stopped; its definition stays)");
-		if (r >= 0)
-			report(ctx, d, GVTG_CAUSE_DONE_REMOVED, 0);
-		return r;
-	}
-	(*ret_failed)++;
-	d->err = -r;
-	d->timeout_ms = timeout;
-	if (r == -ETIMEDOUT) {
-		rec->remove_pending = true;
-		(void)gvtg_record_write(ctx, rec);
-		report(ctx, d, GVTG_CAUSE_REMOVE_BLOCKED, r);
-	} else {
-		report(ctx, d, GVTG_CAUSE_REMOVE_FAILED, r);
-	}
-	return 0;
-}
-
 int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		 const struct gvtg_config *cfg)
 {
@@ -92,9 +62,9 @@ int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		lock_drop(ctx, lock);
 		return r;
 	}
-	int timeout = cfg ? cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
-	size_t idx[MAX_VGPUS], n_remove = 0;
-	int acted = 0, failed = 0;
+	struct gvtg_removal rm[MAX_VGPUS];
+	size_t n_remove = 0;
+	int acted = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct gvtg_record *rec = &recs[i];
 		if (strcmp(rec->domain_uuid, dom->uuid) != 0)
@@ -106,15 +76,21 @@ int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		if ((act == GVTG_RELEASE_ACTION_REMOVE || act == GVTG_RELEASE_ACTION_STOP) && cfg &&
 		    cfg->release == GVTG_RELEASE_KEEP)
 			act = GVTG_RELEASE_ACTION_IDLE;
-		if (act == GVTG_RELEASE_ACTION_REMOVE && n_remove == MAX_VGPUS)
+		if ((act == GVTG_RELEASE_ACTION_REMOVE || act == GVTG_RELEASE_ACTION_STOP) &&
+		    n_remove == MAX_VGPUS)
 			act = GVTG_RELEASE_ACTION_IDLE; /* more than one domain can have */
 		switch (act) {
 		case GVTG_RELEASE_ACTION_REMOVE:
-			idx[n_remove++] = i;
-			continue;
 		case GVTG_RELEASE_ACTION_STOP:
-			r = stop_defined(ctx, &d, rec, timeout, &failed);
-			break;
+			/* A defined one is stopped as `mdevctl stop` does (its callouts run);
+			 * the definition stays. */
+			rm[n_remove++] = (struct gvtg_removal){
+				.uuid = rec->uuid,
+				.rec = rec,
+				.defined = act == GVTG_RELEASE_ACTION_STOP,
+				.done = GVTG_CAUSE_DONE_REMOVED,
+			};
+			continue;
 		case GVTG_RELEASE_ACTION_DROP:
 			r = gvtg_record_delete(ctx, rec->uuid);
 			if (r >= 0)
@@ -133,8 +109,7 @@ int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 			report(ctx, &d, GVTG_CAUSE_RECORD_WRITE, r);
 		}
 	}
-	gvtg_finish_removals(ctx, GVTG_OP_RELEASE, dom->name, recs, idx, n_remove, timeout,
-			     &failed);
+	gvtg_remove_vgpus(ctx, cfg, GVTG_OP_RELEASE, dom->name, rm, n_remove);
 	gvtg_records_free(recs, n);
 
 	/* What the XML lists but no record names for this domain: not ours. */

@@ -81,13 +81,6 @@ void gvtg_records_free(struct gvtg_record *recs, size_t n)
 	free(recs);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int gvtg_lock_acquire(struct gvtg_ctx *ctx, int timeout_ms)
 {
 	const char *dir = state_dir_rel();
@@ -101,7 +94,7 @@ int gvtg_lock_acquire(struct gvtg_ctx *ctx, int timeout_ms)
 	if (fd < 0)
 		return fd;
 
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = gvtg_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int delay_ms = 1;
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
@@ -110,7 +103,7 @@ int gvtg_lock_acquire(struct gvtg_ctx *ctx, int timeout_ms)
 		}
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return negative_errno();
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - gvtg_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		(void)poll(NULL, 0, (int)(left < delay_ms ? left : delay_ms));

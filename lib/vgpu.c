@@ -73,8 +73,9 @@ int gvtg_create_locked(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, enum
 	copy(nr.uuid, sizeof(nr.uuid), uuid);
 	r = gvtg_record_write(ctx, &nr);
 	if (r < 0) {
-		int timeout = cfg ? cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
-		(void)gvtg_mdev_remove_bounded(ctx, uuid, timeout);
+		struct gvtg_removal rm = { .uuid = uuid, .defined = defined > 0,
+					   .keep_record = true };
+		gvtg_remove_vgpus(ctx, cfg, op, NULL, &rm, 1);
 		d.err = -r;
 		copy(d.detail, sizeof(d.detail), "the vGPU was removed again");
 		gvtg_placement_clear(&p);
@@ -158,25 +159,15 @@ int gvtg_vgpu_remove(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const 
 		copy(rec.uuid, sizeof(rec.uuid), uuid);
 		rec.origin = GVTG_ORIGIN_MANUAL;
 	}
-	size_t idx = 0;
-	int failed = 0;
-	int timeout = cfg ? cfg->remove_timeout_ms : GVTG_REMOVE_TIMEOUT_MS_DEFAULT;
-	if (!had_record) {
-		/* No record to mark pending: remove, and keep none. */
-		r = gvtg_mdev_remove_bounded(ctx, uuid, timeout);
-		d.err = -r;
-		d.timeout_ms = timeout;
-		if (r >= 0 || r == -ENOENT)
-			r = report(ctx, &d, GVTG_CAUSE_DONE_REMOVED, 0);
-		else
-			r = report(ctx, &d,
-				   r == -ETIMEDOUT ? GVTG_CAUSE_REMOVE_BLOCKED
-						   : GVTG_CAUSE_REMOVE_FAILED,
-				   r);
-		goto out;
-	}
-	gvtg_finish_removals(ctx, GVTG_OP_REMOVE, NULL, &rec, &idx, 1, timeout, &failed);
-	r = failed ? -EBUSY : 0;
+	/* A vGPU that mdevctl defines is stopped as `mdevctl stop` does. */
+	bool defined = gvtg_vgpu_is_defined(ctx, uuid, had_record ? &rec : NULL);
+	/* Without a record there is none to mark pending: remove, and keep none. */
+	struct gvtg_removal rm = { .uuid = uuid, .rec = had_record ? &rec : NULL,
+				   .defined = defined, .done = GVTG_CAUSE_DONE_REMOVED };
+	if (gvtg_remove_vgpus(ctx, cfg, GVTG_OP_REMOVE, NULL, &rm, 1) == 0)
+		r = 0;
+	else
+		r = had_record ? -EBUSY : rm.r;
 out:
 	gvtg_record_clear(&rec);
 	lock_drop(ctx, lock);

@@ -21,6 +21,7 @@ START_TEST(defaults_when_empty)
 	ck_assert_ptr_null(c->type);
 	ck_assert_int_eq(c->release, GVTG_RELEASE_REMOVE);
 	ck_assert_int_eq(c->remove_timeout_ms, 10000);
+	ck_assert_int_eq(c->mdevctl_timeout_ms, GVTG_MDEVCTL_TIMEOUT_MS_DEFAULT);
 	ck_assert_int_eq(c->lock_timeout_ms, 30000);
 	ck_assert(!c->sleep_remove);
 	ck_assert_uint_eq(c->n_devices, 0);
@@ -77,6 +78,10 @@ START_TEST(errors_name_the_line)
 	expect_error("[defaults]\nparnet = x\n", 2, "unknown key 'parnet' in [defaults]");
 	expect_error("[hook]\nrelease = sometimes\n", 2, "release must be 'remove' or 'keep'");
 	expect_error("[hook]\n\nremove_timeout = soon\n", 3, "remove_timeout must be a number");
+	/* mdevctl always has a bound: 0 is refused, naming the line */
+	expect_error("[hook]\nmdevctl_timeout = 0\n", 2,
+		     "mdevctl_timeout must be a number of seconds (1-3600), not '0'");
+	expect_error("[hook]\nmdevctl_timeout = 0.5\n", 2, "mdevctl_timeout must be");
 	expect_error("[hook]\nlock_timeout = -1\n", 2, "lock_timeout must be a number");
 	expect_error("[defaults]\nparent = ../../..\n", 2, "not a valid parent name");
 	expect_error("[defaults]\ntype = a/b\n", 2, "not a valid type name");
@@ -511,6 +516,9 @@ static int check_documented(const struct gvtg_config *c, const char *text, const
 				      "%s: '%s'", what, l);
 		else if (!strcmp(section, "hook") && !strcmp(key, "remove_timeout"))
 			ck_assert_msg(c->remove_timeout_ms == (int)(atof(value) * 1000 + 0.5),
+				      "%s: '%s'", what, l);
+		else if (!strcmp(section, "hook") && !strcmp(key, "mdevctl_timeout"))
+			ck_assert_msg(c->mdevctl_timeout_ms == (int)(atof(value) * 1000 + 0.5),
 				      "%s: '%s'", what, l);
 		else if (!strcmp(section, "hook") && !strcmp(key, "lock_timeout"))
 			ck_assert_msg(c->lock_timeout_ms == (int)(atof(value) * 1000 + 0.5),

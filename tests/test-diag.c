@@ -813,6 +813,22 @@ START_TEST(definition_causes)
 	ck_assert(strstr(hres.err, "failed: writing '1' to its attribute nosuch (No such file"));
 	ck_assert(!fakesys_exists(fs, STATE "/" UA));
 
+	/* an mdevctl that exits 0 having made a device of another type: refused, and what
+	 * it made is taken away again */
+	fakesys_write(fs, DEF_GPU, "{\"mdev_type\": \"" T4 "\", \"start\": \"manual\"}");
+	mdevctl_stub(fakesys_root(fs));
+	fakesys_write(fs, "mode", "wrong-type");
+	hook("display-off.xml", "prepare");
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" UA));
+	ctl("create", UA);
+	both(GVTG_CAUSE_DEFINITION_MISMATCH, 1);
+	ck_assert(strstr(hres.err, "mdevctl started its definition /" DEF_GPU " (" GPU " type " T4
+				   "), but the device is " GPU " type "));
+	ck_assert(!fakesys_exists(fs, "sys/bus/mdev/devices/" UA));
+	ck_assert(!fakesys_exists(fs, STATE "/" UA));
+	fakesys_unlink(fs, "mode");
+	unsetenv("GVTG_MDEVCTL");
+
 	/* an mdevctl whose stop fails: the release still takes the vGPU away */
 	fakesys_write(fs, DEF_GPU, "{\"mdev_type\": \"" T4 "\", \"start\": \"manual\"}");
 	fakesys_write(fs, "mdevctl", "#!/bin/sh\necho 'Error: a callout refused' >&2\nexit 1\n");

@@ -330,12 +330,16 @@ START_TEST(definition_fault_matrix)
 		{ "fail-after-create", "failed: Error: callout script failed" },
 		{ "hang-after-create", NULL },  /* timed out: the words below */
 		{ "hang", NULL },
+		/* mdevctl says it worked, but what is there is not the definition's device */
+		{ "no-device", "but /sys/bus/mdev/devices/4b20d080-1b54-4048-85b3-a6a62d165c0" },
+		{ "wrong-type", "but the device is 0000:00:02.0 type i915-GVTg_V5_" },
 	};
 	/* Under valgrind the stub's shell runs under memcheck too: give it time. */
 	int timeout_s = getenv("GVTG_UNDER_VALGRIND") ? 5 : 1;
-	char conf[128];
+	char conf[160];
 	snprintf(conf, sizeof(conf),
-		 "[defaults]\ntype = i915-GVTg_V5_4\n[hook]\nremove_timeout = %d\n", timeout_s);
+		 "[defaults]\ntype = i915-GVTg_V5_4\n[hook]\nremove_timeout = %d\n"
+		 "mdevctl_timeout = %d\n", timeout_s, timeout_s);
 	fakesys_write(fs, &GVTG_CONFIG_FILE[1], conf);
 	fakesys_write(fs, AVAIL2, "8\n");
 	for (int n = 1; n <= 3; n++) {
@@ -410,6 +414,87 @@ START_TEST(definition_fault_matrix)
 			      "stop --uuid 4b20d080-1b54-4048-85b3-a6a62d165c02\n");
 	free(log);
 	ck_assert(fakesys_exists(fs, "etc/mdevctl.d/0000:00:02.0/4b20d080-1b54-4048-85b3-a6a62d165c02"));
+
+	/* mdevctl stop failing every way, at the rollback of a failed start (vGPU 2 fails,
+	 * vGPU 1 is undone) and at the release: the vGPU goes all the same, through sysfs,
+	 * nothing is pending, and the words say so. */
+	static const struct {
+		const char *mode, *words;
+	} stops[] = {
+		{ "stop-fail", "failed: Error: a callout refused the stop; so it is removed through "
+			       "sysfs" },
+		{ "stop-hang", NULL }, /* killed: the words below */
+		{ "stop-noop", "stop reported success, but /sys/bus/mdev/devices/" },
+		{ "stop-killed", "stopping it through mdevctl failed: signal 9; so" },
+	};
+	char u1[37], u2[37];
+	uuid_n(1, u1);
+	uuid_n(2, u2);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		char words[160], mode1[64], mode2[64];
+		if (stops[i].words)
+			snprintf(words, sizeof(words), "%s", stops[i].words);
+		else
+			snprintf(words, sizeof(words),
+				 "did not finish within %d ms and was killed; so it is removed",
+				 timeout_s * 1000);
+		snprintf(mode1, sizeof(mode1), "mode.%s", u1);
+		snprintf(mode2, sizeof(mode2), "mode.%s", u2);
+		fakesys_write(fs, mode1, stops[i].mode);
+		fakesys_write(fs, mode2, "fail");
+		call("prepare", "begin");
+		ck_assert_int_eq(res.status, 1);
+		ck_assert_msg(strstr(res.err, words), "rollback, %s: %s", stops[i].mode, res.err);
+		ck_assert_msg(strstr(res.err, "No available instances"), "%s", res.err);
+		ck_assert_int_eq(count_lines(res.err), 2);
+		assert_untouched();
+		fakesys_unlink(fs, mode2);
+		call("prepare", "begin");
+		ck_assert_msg(res.status == 0, "%s", res.err);
+		call("release", "end");
+		ck_assert_int_eq(res.status, 0);
+		ck_assert_msg(strstr(res.err, words), "release, %s: %s", stops[i].mode, res.err);
+		ck_assert_ptr_null(strstr(res.err, "pending"));
+		assert_untouched();
+		fakesys_unlink(fs, mode1);
+	}
+	unsetenv("GVTG_MDEVCTL");
+}
+END_TEST
+
+/* remove_timeout bounds a removal the kernel blocks, and nothing else: 0 neither kills
+ * mdevctl's start nor leaks the vGPU when `mdevctl stop` overruns its own bound. */
+START_TEST(remove_timeout_zero_with_definitions)
+{
+	fakesys_write(fs, &GVTG_CONFIG_FILE[1],
+		      getenv("GVTG_UNDER_VALGRIND")
+			      ? "[hook]\nremove_timeout = 0\nmdevctl_timeout = 5\n"
+			      : "[hook]\nremove_timeout = 0\nmdevctl_timeout = 1\n");
+	fakesys_write(fs, AVAIL2, "8\n");
+	write_domain(2);
+	define_all(2);
+	mdevctl_stub(fakesys_root(fs));
+	call("prepare", "begin");
+	ck_assert_msg(res.status == 0, "%s", res.err);
+	ck_assert_str_eq(res.err, "");
+	call("release", "end");
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_str_eq(res.err, "");
+	assert_untouched();
+
+	/* An overrunning stop: killed at mdevctl_timeout, then removed through sysfs. */
+	char mode[64], u1[37];
+	uuid_n(1, u1);
+	snprintf(mode, sizeof(mode), "mode.%s", u1);
+	call("prepare", "begin");
+	ck_assert_msg(res.status == 0, "%s", res.err);
+	fakesys_write(fs, mode, "stop-hang");
+	call("release", "end");
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_msg(strstr(res.err, "and was killed; so it is removed through sysfs"), "%s",
+		      res.err);
+	ck_assert_ptr_null(strstr(res.err, "pending"));
+	assert_untouched();
 	unsetenv("GVTG_MDEVCTL");
 }
 END_TEST
@@ -433,6 +518,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, definition_fault_matrix);
+	tcase_add_test(tc, remove_timeout_zero_with_definitions);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

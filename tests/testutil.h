@@ -40,5 +40,7 @@ int run_suite(Suite *s);
  * tree what mdevctl does to sysfs (start: create the device of the definition, one
  * instance less; stop: remove it).  <root>/mode.<uuid>, else <root>/mode, can say: fail,
  * hang, fail-after-create, hang-after-create (the pid of what it waits for goes to
- * <root>/sleep.pid), stop-hang. */
+ * <root>/sleep.pid), no-device and wrong-type (exit 0 having made nothing, or a device of
+ * the parent's first other type); stop-hang, stop-fail, stop-noop (exit 0, the device
+ * left), stop-killed (SIGKILL). */
 void mdevctl_stub(const char *root);
