@@ -153,25 +153,6 @@ const char *ctl_source_string(enum gvtg_source s)
 	return gvtg_source_to_string(s);
 }
 
-int ctl_resolve(struct ctl *c, const char *uuid, const char *parent, const char *type,
-		struct gvtg_placement *ret_placement)
-{
-	/* The command line's choice takes the place of a domain's metadata, so the rules
-	 * after it are exactly the hook's; a failure is told in the table's words. */
-	struct gvtg_meta_device meta = { .parent = (char *)parent, .type = (char *)type };
-	struct gvtg_domain dom = { .meta = &meta, .n_meta = 1 };
-	snprintf(meta.uuid, sizeof(meta.uuid), "%s", uuid);
-	struct gvtg_placement p = { 0 };
-	int r = gvtg_placement_resolve(c->ctx, parent || type ? &dom : NULL, c->cfg, uuid, &p);
-	if (r >= 0) {
-		*ret_placement = p;
-		return 0;
-	}
-	gvtg_placement_explain(c->ctx, c->cfg, uuid, &p, r, parent, type);
-	gvtg_placement_clear(&p);
-	return r;
-}
-
 /* ---- tables ------------------------------------------------------------------------ */
 
 struct libscols_table *ctl_table_new(struct ctl *c, const char *name,

@@ -104,11 +104,6 @@ void ctl_describe_parents(struct ctl *c, char *out, size_t size);
 void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t size);
 /* Where a placement choice came from, in gvtgctl's words. */
 const char *ctl_source_string(enum gvtg_source s);
-/* Resolve a vGPU's parent and type like the hook does, the command line (--parent,
- * --type) first, then the configuration, then automatic.  Explains failures in the
- * table's words. */
-int ctl_resolve(struct ctl *c, const char *uuid, const char *parent, const char *type,
-		struct gvtg_placement *ret_placement);
 /* Print a diagnosis of the table (cause set here) as the library's reports are. */
 void ctl_report(struct ctl *c, struct gvtg_diag *d, enum gvtg_cause cause);
 
@@ -173,8 +168,8 @@ void ctl_json_string(FILE *f, const char *s);
 
 /* ---- vGPU placement for xml and attach (place.c) ---------------------------------- */
 
-/* What a vGPU needs in a domain: the placement resolved as the hook will resolve it,
- * with the type checked on its parent.  Explains failures in the diagnosis table's
+/* What a vGPU needs in a domain: the library's placement (a definition, the command
+ * line, the configuration, automatic), with the type checked on its parent.  Explains failures in the diagnosis table's
  * words (the choices when ambiguous, a "did you mean" for a mistyped type); a UUID not
  * given by the admin (uuid_given false) stays out of them, domain (or NULL) is named. */
 int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,

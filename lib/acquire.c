@@ -44,22 +44,16 @@ static int claim_existing(struct acquire *a, const struct gvtg_hostdev *hd,
 	const char *u = hd->uuid;
 	struct gvtg_diag d;
 	gvtg_diag_init(&d, GVTG_OP_USE, u, a->dom->name);
+	/* What the placement asks (a definition outranks [defaults] and automatic: mdevctl
+	 * started an auto one); only a definition's own refusal stops here. */
 	struct gvtg_placement p = { 0 };
-	/* A definition outranks [defaults] and automatic (mdevctl started an auto one). */
-	struct gvtg_definition def = { 0 };
-	int r = gvtg_definition_lookup(a->ctx, a->dom, a->cfg, u, false, &d, &def);
-	if (r < 0)
+	int r = gvtg_placement_decide(a->ctx, a->dom, a->cfg, u, GVTG_PLACE_EXISTS, &d, &p, NULL);
+	if (r < 0) {
+		gvtg_placement_clear(&p);
 		return r;
-	if (r > 0) {
-		p.parent = TAKE_PTR(def.parent);
-		p.type = TAKE_PTR(def.type);
-		p.parent_source = p.type_source = GVTG_SOURCE_DEFINITION;
-		gvtg_definition_clear(&def);
-	} else {
-		r = gvtg_placement_resolve(a->ctx, a->dom, a->cfg, u, &p);
 	}
 	/* Only an explicit choice can contradict what exists; "automatic" fits anything. */
-	bool bad_type = r >= 0 && p.type_source != GVTG_SOURCE_AUTO && dev->type &&
+	bool bad_type = p.type && p.type_source != GVTG_SOURCE_AUTO && dev->type &&
 			strcmp(p.type, dev->type) != 0;
 	bool bad_parent = p.parent && p.parent_source != GVTG_SOURCE_AUTO && dev->parent &&
 			  strcmp(p.parent, dev->parent) != 0;
@@ -138,24 +132,12 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 	bool keep_origin = had_record && gvtg_origin_release_action(old.origin) ==
 						  GVTG_RELEASE_ACTION_IDLE;
 
-	/* A definition speaks for its UUID (mdevctl.c): started from it, or refused. */
-	struct gvtg_definition def = { 0 };
-	int defined = keep_origin ? 0
-				  : gvtg_definition_lookup(a->ctx, a->dom, a->cfg, u, false, &d, &def);
-	if (defined < 0) {
-		gvtg_record_clear(&old);
-		return defined;
-	}
-	char def_file[sizeof(d.file)];
-	copy(def_file, sizeof(def_file), d.file);
+	/* The placement (policy.c): a definition is started, anything else created; an
+	 * admin's vGPU comes back where its record says. */
 	struct gvtg_placement p = { 0 };
-	if (defined) {
-		r = gvtg_start_defined(a->ctx, &d, a->cfg, &def, hd->model, false);
-		p.parent = TAKE_PTR(def.parent);
-		p.type = TAKE_PTR(def.type);
-		p.parent_source = p.type_source = GVTG_SOURCE_DEFINITION;
-		gvtg_definition_clear(&def);
-	} else if (keep_origin && old.parent && old.type) {
+	struct gvtg_definition def = { 0 };
+	int defined = 0;
+	if (keep_origin && old.parent && old.type) {
 		p.parent = strdup(old.parent);
 		p.type = strdup(old.type);
 		p.parent_source = p.type_source = GVTG_SOURCE_CONFIG_DEVICE;
@@ -163,19 +145,17 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 		if (r < 0)
 			gvtg_explain_placement(a->ctx, &d, a->cfg, &p, r, false, NULL, NULL);
 	} else {
-		r = gvtg_placement_resolve(a->ctx, a->dom, a->cfg, u, &p);
-		if (r < 0) {
-			const struct gvtg_meta_device *m = NULL;
-			for (size_t i = 0; i < a->dom->n_meta; i++)
-				if (!strcmp(a->dom->meta[i].uuid, u))
-					m = &a->dom->meta[i];
-			gvtg_explain_placement(a->ctx, &d, a->cfg, &p, r, false,
-					       m ? m->parent : NULL, m ? m->type : NULL);
-		}
+		r = defined = gvtg_placement_decide(a->ctx, a->dom, a->cfg, u, 0, &d, &p, &def);
 	}
-	if (r >= 0 && !defined)
+	char def_file[sizeof(d.file)];
+	copy(def_file, sizeof(def_file), d.file);
+	if (defined > 0) {
+		r = gvtg_start_defined(a->ctx, &d, a->cfg, &def, hd->model, false);
+		gvtg_definition_clear(&def);
+	} else if (r >= 0) {
 		r = gvtg_create_device(a->ctx, &d, a->cfg, p.parent, p.type, hd->model,
 				       p.type_source, false, u);
+	}
 	if (r < 0) {
 		gvtg_placement_clear(&p);
 		gvtg_record_clear(&old);
@@ -186,8 +166,8 @@ static int create_new(struct acquire *a, const struct gvtg_hostdev *hd, struct s
 	st->defined = defined > 0;
 
 	struct gvtg_record rec = { .origin = keep_origin ? old.origin
-					     : defined   ? GVTG_ORIGIN_DEFINED
-							 : GVTG_ORIGIN_CREATED };
+					     : defined > 0 ? GVTG_ORIGIN_DEFINED
+							   : GVTG_ORIGIN_CREATED };
 	copy(rec.uuid, sizeof(rec.uuid), u);
 	rec.parent = p.parent;
 	rec.type = p.type;

@@ -7,6 +7,50 @@
 
 /* ---- boot ---------------------------------------------------------------------------------- */
 
+/* One boot vGPU: 1 made now; 0 there already (*ret_exists) or skipped because its
+ * parent is not registered (the udev rule runs boot again when it is); < 0 refused,
+ * reported. */
+static int boot_one(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const char *uuid,
+		    bool *ret_exists)
+{
+	struct gvtg_diag d;
+	gvtg_diag_init(&d, GVTG_OP_BOOT_CREATE, uuid, NULL);
+	struct gvtg_placement p = { 0 };
+	struct gvtg_device dev;
+	int r;
+	if (gvtg_device_get(ctx, uuid, &dev) >= 0) {
+		/* Made earlier (a second run, or by hand): it must be what is asked. */
+		r = gvtg_placement_decide(ctx, NULL, cfg, uuid, GVTG_PLACE_EXISTS, &d, &p, NULL);
+		bool bad_type = r >= 0 && p.type && p.type_source != GVTG_SOURCE_AUTO && dev.type &&
+				strcmp(p.type, dev.type) != 0;
+		bool bad_parent = r >= 0 && p.parent && p.parent_source != GVTG_SOURCE_AUTO &&
+				  dev.parent && strcmp(p.parent, dev.parent) != 0;
+		if (bad_type || bad_parent) {
+			diag_place(&d, dev.parent ? dev.parent : "?", dev.type ? dev.type : "?");
+			copy(d.source, sizeof(d.source),
+			     gvtg_source_to_string(bad_type ? p.type_source : p.parent_source));
+			snprintf(d.detail, sizeof(d.detail), "%s type %s", p.parent ? p.parent : "?",
+				 p.type ? p.type : "?");
+			r = report(ctx, &d, GVTG_CAUSE_EXISTS_ELSEWHERE, -EEXIST);
+		}
+		*ret_exists = r >= 0;
+		gvtg_device_clear(&dev);
+		gvtg_placement_clear(&p);
+		return r < 0 ? r : 0;
+	}
+	r = gvtg_placement_decide(ctx, NULL, cfg, uuid, GVTG_PLACE_QUIET, &d, &p, NULL);
+	if (r == -ENXIO || r == -ENOENT) {
+		copy(d.detail, sizeof(d.detail), p.parent ? p.parent : "(any)");
+		report(ctx, &d, GVTG_CAUSE_DONE_SKIPPED, 0);
+		gvtg_placement_clear(&p);
+		return 0;
+	}
+	gvtg_placement_clear(&p);
+	r = gvtg_create_locked(ctx, cfg, GVTG_OP_BOOT_CREATE, uuid, true, NULL, NULL,
+			       GVTG_ORIGIN_BOOT, NULL);
+	return r < 0 ? r : 1;
+}
+
 int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 {
 	int lock = lock_take(ctx, cfg, GVTG_OP_BOOT, NULL, NULL);
@@ -20,44 +64,10 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		if (!cd->boot)
 			continue;
 		n_boot++;
-		struct gvtg_diag d;
-		gvtg_diag_init(&d, GVTG_OP_BOOT_CREATE, cd->uuid, NULL);
-		struct gvtg_placement p = { 0 };
-		int pr = gvtg_placement_resolve(ctx, NULL, cfg, cd->uuid, &p);
-		struct gvtg_device dev;
-		if (gvtg_device_get(ctx, cd->uuid, &dev) >= 0) {
-			/* Made earlier (a second run, or by hand): it must be what is asked. */
-			bool bad = pr >= 0 && ((p.type_source != GVTG_SOURCE_AUTO && dev.type &&
-						strcmp(p.type, dev.type) != 0) ||
-					       (p.parent_source != GVTG_SOURCE_AUTO && dev.parent &&
-						strcmp(p.parent, dev.parent) != 0));
-			if (bad) {
-				diag_place(&d, dev.parent ? dev.parent : "?",
-					   dev.type ? dev.type : "?");
-				copy(d.source, sizeof(d.source),
-				     gvtg_source_to_string(dev.type && strcmp(p.type, dev.type) != 0
-								   ? p.type_source
-								   : p.parent_source));
-				snprintf(d.detail, sizeof(d.detail), "%s type %s", p.parent, p.type);
-				r = report(ctx, &d, GVTG_CAUSE_EXISTS_ELSEWHERE, -EEXIST);
-			} else {
-				n_exist++;
-			}
-			gvtg_device_clear(&dev);
-			gvtg_placement_clear(&p);
-			continue;
-		}
-		if (pr == -ENXIO || pr == -ENOENT) {
-			/* The udev rule runs this again when its parent registers. */
-			copy(d.detail, sizeof(d.detail), p.parent ? p.parent : "(any)");
-			report(ctx, &d, GVTG_CAUSE_DONE_SKIPPED, 0);
-			gvtg_placement_clear(&p);
-			continue;
-		}
-		gvtg_placement_clear(&p);
-		r = gvtg_create_locked(ctx, cfg, GVTG_OP_BOOT_CREATE, cd->uuid, true, NULL, NULL,
-				       GVTG_ORIGIN_BOOT, NULL);
-		if (r >= 0 && n_made < MAX_VGPUS)
+		bool exists = false;
+		r = boot_one(ctx, cfg, cd->uuid, &exists);
+		n_exist += exists;
+		if (r > 0 && n_made < MAX_VGPUS)
 			copy(made[n_made++], sizeof(made[0]), cd->uuid);
 	}
 	if (r < 0) {

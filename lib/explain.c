@@ -7,17 +7,65 @@
 
 /* ---- explaining placement and create failures --------------------------------------- */
 
+int gvtg_explain_type_unknown(struct gvtg_ctx *ctx, struct gvtg_diag *d, const char *parent,
+			      const char *type, enum gvtg_source type_source, bool by_hand)
+{
+	diag_place(d, parent, type);
+	diag_types(ctx, d, parent, false);
+	copy(d->source, sizeof(d->source), source_words(type_source, by_hand));
+	gvtg_type_suggest(ctx, parent, type, d->detail, sizeof(d->detail));
+	return report(ctx, d, GVTG_CAUSE_TYPE_UNKNOWN, -ENOENT);
+}
+
+/* With several parents, a type none of them offers: said as the first parent's (with
+ * the nearest type of the parent that has one), rather than that no parent is chosen. */
+static bool no_parent_has(struct gvtg_ctx *ctx, struct gvtg_diag *d, const char *type,
+			  enum gvtg_source type_source, bool by_hand)
+{
+	char **parents;
+	size_t n;
+	if (gvtg_parents_list(ctx, &parents, &n) < 0)
+		return false;
+	bool found = n < 2;
+	for (size_t i = 0; i < n && !found; i++) {
+		struct gvtg_type t;
+		if (gvtg_type_get(ctx, parents[i], type, &t) >= 0) {
+			gvtg_type_clear(&t);
+			found = true;
+		}
+	}
+	if (!found) {
+		size_t pick = 0;
+		for (size_t i = 0; i < n; i++) {
+			char hint[GVTG_DIAG_NAME_MAX];
+			gvtg_type_suggest(ctx, parents[i], type, hint, sizeof(hint));
+			if (hint[0]) {
+				pick = i;
+				break;
+			}
+		}
+		gvtg_explain_type_unknown(ctx, d, parents[pick], type, type_source, by_hand);
+	}
+	gvtg_strv_free(parents, n);
+	return !found;
+}
+
 int gvtg_explain_placement(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 			   const struct gvtg_config *cfg, const struct gvtg_placement *p,
 			   int r, bool by_hand, const char *asked_parent, const char *asked_type)
 {
-	diag_file(d, cfg);
+	/* A definition's file is named where its parent is wrong; else the configuration's. */
+	bool defined = p->parent_source == GVTG_SOURCE_DEFINITION;
+	if (!defined)
+		diag_file(d, cfg);
 	diag_place(d, p->parent, p->type);
 	switch (r) {
 	case -ENXIO:
 		return report(ctx, d, GVTG_CAUSE_NO_PARENT, r);
 	case -ENOENT:
 		copy(d->source, sizeof(d->source), source_words(p->parent_source, by_hand));
+		if (!defined)
+			d->file[0] = '\0';
 		gvtg_parents_summary(ctx, d->detail, sizeof(d->detail));
 		if (!d->detail[0])
 			copy(d->detail, sizeof(d->detail), "none");
@@ -31,6 +79,9 @@ int gvtg_explain_placement(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 		     by_hand ? "command line or configuration" : "domain metadata or configuration");
 		return report(ctx, d, GVTG_CAUSE_NAME_INVALID, r);
 	case -ENOTUNIQ:
+		if (!p->parent && p->type && p->type_source != GVTG_SOURCE_AUTO &&
+		    no_parent_has(ctx, d, p->type, p->type_source, by_hand))
+			return -ENOENT;
 		if (!p->parent) {
 			gvtg_parents_summary(ctx, d->detail, sizeof(d->detail));
 			return report(ctx, d, GVTG_CAUSE_PARENT_AMBIGUOUS, r);
@@ -42,15 +93,6 @@ int gvtg_explain_placement(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 	}
 	d->err = -r;
 	return report(ctx, d, GVTG_CAUSE_INTERNAL, r);
-}
-
-void gvtg_placement_explain(struct gvtg_ctx *ctx, const struct gvtg_config *cfg,
-			    const char *uuid, const struct gvtg_placement *p, int r,
-			    const char *parent, const char *type)
-{
-	struct gvtg_diag d;
-	gvtg_diag_init(&d, GVTG_OP_CREATE, uuid, NULL);
-	gvtg_explain_placement(ctx, &d, cfg, p, r, true, parent, type);
 }
 
 /* Why a type has no instance left, from the descriptions GVT-g gives: every vGPU takes

@@ -15,11 +15,8 @@ int gvtg_create_device(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 	struct gvtg_type t;
 	int r = gvtg_type_get(ctx, parent, type, &t);
 	if (r < 0) {
-		diag_place(d, parent, type);
-		diag_types(ctx, d, parent, false);
-		copy(d->source, sizeof(d->source), source_words(type_source, by_hand));
-		gvtg_type_suggest(ctx, parent, type, d->detail, sizeof(d->detail));
-		return report(ctx, d, GVTG_CAUSE_TYPE_UNKNOWN, r);
+		gvtg_explain_type_unknown(ctx, d, parent, type, type_source, by_hand);
+		return r;
 	}
 	if (model && t.device_api && strcmp(model, t.device_api) != 0) {
 		diag_place(d, parent, type);

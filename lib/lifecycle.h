@@ -2,8 +2,9 @@
 /*
  * Internals shared by the lifecycle's files: acquire.c (prepare begin), release.c
  * (release end, reconnect), vgpu.c (create and remove by hand), boot.c (boot and
- * suspend), explain.c (why a placement or a create failed) and lifecycle.c (the steps
- * more than one of them takes).  Every failure and every action is reported through the
+ * suspend), explain.c (why a placement or a create failed), lifecycle.c (the steps
+ * more than one of them takes) and policy.c (the placement, which words its refusals
+ * through explain.c).  Every failure and every action is reported through the
  * context's report callback with a cause of the diagnosis table.
  */
 #pragma once
@@ -122,6 +123,9 @@ static inline void nothing(struct gvtg_ctx *ctx, enum gvtg_op op, const char *wh
 int gvtg_explain_placement(struct gvtg_ctx *ctx, struct gvtg_diag *d,
 			   const struct gvtg_config *cfg, const struct gvtg_placement *p, int r,
 			   bool by_hand, const char *asked_parent, const char *asked_type);
+/* TYPE_UNKNOWN: type is not one of parent's; its types and the nearest one are listed. */
+int gvtg_explain_type_unknown(struct gvtg_ctx *ctx, struct gvtg_diag *d, const char *parent,
+			      const char *type, enum gvtg_source type_source, bool by_hand);
 /* Why a type has no instance left, in words. */
 void gvtg_no_room_reason(struct gvtg_ctx *ctx, const char *parent, const char *type,
 			 char *out, size_t size);

@@ -37,26 +37,17 @@ int gvtg_create_locked(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, enum
 	struct gvtg_meta_device meta = { .parent = (char *)parent, .type = (char *)type };
 	struct gvtg_domain dom = { .meta = &meta, .n_meta = 1 };
 	copy(meta.uuid, sizeof(meta.uuid), uuid);
+	/* The placement (policy.c), the command line standing for a domain's metadata: a
+	 * definition is started, anything else created. */
 	struct gvtg_placement p = { 0 };
-	/* A definition speaks for its UUID: started from it, or refused (mdevctl.c). */
 	struct gvtg_definition def = { 0 };
-	int defined = gvtg_definition_lookup(ctx, parent || type ? &dom : NULL, cfg, uuid, true,
-					     &d, &def);
-	if (defined < 0)
-		return defined;
-	if (defined) {
+	int defined = gvtg_placement_decide(ctx, parent || type ? &dom : NULL, cfg, uuid,
+					    GVTG_PLACE_BY_HAND, &d, &p, &def);
+	r = defined;
+	if (defined > 0) {
 		r = gvtg_start_defined(ctx, &d, cfg, &def, NULL, true);
-		p.parent = TAKE_PTR(def.parent);
-		p.type = TAKE_PTR(def.type);
-		p.parent_source = p.type_source = GVTG_SOURCE_DEFINITION;
 		gvtg_definition_clear(&def);
-	} else {
-		r = gvtg_placement_resolve(ctx, parent || type ? &dom : NULL, cfg, uuid, &p);
-		if (r < 0) {
-			gvtg_explain_placement(ctx, &d, cfg, &p, r, true, parent, type);
-			gvtg_placement_clear(&p);
-			return r;
-		}
+	} else if (defined == 0) {
 		r = gvtg_create_device(ctx, &d, cfg, p.parent, p.type, NULL, p.type_source, true,
 				       uuid);
 	}
