@@ -1041,6 +1041,109 @@ START_TEST(ctl_xml_follows_definition)
 }
 END_TEST
 
+/* ---- text from outside never reaches a terminal, stderr or syslog raw ------------ */
+
+/* No control character but the newline, no C1, nothing that is not UTF-8. */
+static void assert_clean(const char *what, const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = gvtg_utf8_len(s + i, n - i);
+		ck_assert_msg(k > 0, "%s: byte 0x%02x at %zu is not UTF-8: %s", what, c, i, s);
+		ck_assert_msg(c == '\n' || (c >= 0x20 && c != 0x7f),
+			      "%s: control character 0x%02x at %zu: %s", what, c, i, s);
+		ck_assert_msg(!(c == 0xc2 && (unsigned char)s[i + 1] < 0xa0),
+			      "%s: a C1 control at %zu: %s", what, i, s);
+		i += k;
+	}
+}
+
+START_TEST(text_clean)
+{
+	static const char in[] = "a\x1b]2;x\x07" "b\xc2\x9b" "c\xff\xc3" "d\t\xc3\xa9\r\n\x7f";
+	char out[128];
+	size_t n = gvtg_text_clean(in, strlen(in), out, sizeof(out), 0);
+	ck_assert_str_eq(out, "a\\x1b]2;x\\x07b\\u009bc\xef\xbf\xbd\xef\xbf\xbd" "d \xc3\xa9  \\x7f");
+	ck_assert_uint_eq(n, strlen(out));
+	gvtg_text_clean(in, strlen(in), out, sizeof(out), GVTG_TEXT_KEEP_NEWLINES);
+	ck_assert_ptr_nonnull(strstr(out, "\xc3\xa9 \n\\x7f"));
+	/* Cut short: a beginning of the whole, never half an escape or a character. */
+	gvtg_text_clean(in, strlen(in), out, sizeof(out), 0);
+	for (size_t size = 1; size < 40; size++) {
+		char small[40];
+		gvtg_text_clean(in, strlen(in), small, size, 0);
+		ck_assert_uint_lt(strlen(small), size);
+		assert_clean("cut", small);
+		ck_assert_msg(strncmp(out, small, strlen(small)) == 0, "%s", small);
+	}
+	/* An embedded NUL ends the text. */
+	ck_assert_uint_eq(gvtg_text_clean("ab\0cd", 5, out, sizeof(out), 0), 2);
+}
+END_TEST
+
+/* A definition whose attribute name decodes to a terminal's escape sequences (OSC to
+ * retitle it, BEL, a C1 CSI), and one whose quoted name is cut inside a character:
+ * through gvtgctl list --defined (table, JSON and its error line), create and the hook. */
+START_TEST(outside_text_is_cleaned)
+{
+	struct ctl_result r = { 0 };
+	struct hook_result res = { 0 };
+	ck_assert_int_eq(fakesys_write(fs, "etc/t.conf", ""), 0);
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\",\"attrs\":"
+			"[{\"\\u001b]2;pwned\\u0007\\u009b[31m\":\"1\"}]}");
+	define("mtty", U2, "{\"mdev_type\":\"mtty-1\",\"start\":\"manual\",\"attrs\":"
+			   "[{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9/\":\"1\"}]}");
+	ctl_run(&r, "list", "--defined", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	assert_clean("list --defined", r.out);
+	assert_clean("list --defined, stderr", r.err);
+	ck_assert_msg(strstr(r.err, "attribute name '\\x1b]2;pwned\\x07\\u009b[31m' is not"), "%s",
+		      r.err);
+	ck_assert_msg(strstr(r.err, "aaaaaaaaa\xef\xbf\xbd' is not"), "%s", r.err);
+	ctl_result_clear(&r);
+	ctl_run(&r, "list", "--defined", "--json", NULL);
+	assert_clean("list --defined --json", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "\\\\x1b]2;pwned\\\\x07\\\\u009b[31m"));
+	ctl_result_clear(&r);
+
+	ctl_run(&r, "create", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	assert_clean("create", r.err);
+	ck_assert_msg(strstr(r.err, "is damaged: line 1: attribute name '\\x1b]2;pwned\\x07"), "%s",
+		      r.err);
+	ctl_result_clear(&r);
+	prepare(NULL, &res);
+	ck_assert_int_eq(res.status, 1);
+	assert_clean("hook", res.err);
+	ck_assert_msg(strstr(res.err, "attribute name '\\x1b]2;pwned\\x07\\u009b[31m'"), "%s",
+		      res.err);
+
+	/* mdevctl's own words: ESC, BEL, C1 and bytes that are not UTF-8. */
+	define(GPU, U1, "{\"mdev_type\":\"i915-GVTg_V5_4\",\"start\":\"manual\"}");
+	ck_assert_int_eq(fakesys_write(fs, "mdevctl", "#!/bin/sh\nprintf 'Error: \\033[31mred"
+						       "\\007 \\302\\233 \\377\\n' >&2\nexit 1\n"),
+			 0);
+	char stub[512];
+	snprintf(stub, sizeof(stub), "%s/mdevctl", fakesys_root(fs));
+	ck_assert_int_eq(chmod(stub, 0755), 0);
+	setenv("GVTG_MDEVCTL", stub, 1);
+	ctl_run(&r, "create", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	assert_clean("create, mdevctl's words", r.err);
+	ck_assert_msg(strstr(r.err, "failed: Error: \\x1b[31mred\\x07 \\u009b \xef\xbf\xbd. "), "%s",
+		      r.err);
+	ctl_result_clear(&r);
+	prepare(NULL, &res);
+	ck_assert_int_eq(res.status, 1);
+	assert_clean("hook, mdevctl's words", res.err);
+	ck_assert_msg(strstr(res.err, "failed: Error: \\x1b[31mred\\x07 \\u009b \xef\xbf\xbd. "), "%s",
+		      res.err);
+	hook_result_free(&res);
+	unsetenv("GVTG_MDEVCTL");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mdevctl");
@@ -1063,6 +1166,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, start_stub_missing);
 	tcase_add_test(tc, hook_precedence_table);
 	tcase_add_test(tc, definition_parent_not_registered);
+	tcase_add_test(tc, text_clean);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("gvtgctl");
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -1073,6 +1177,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, ctl_create_two_parents);
 	tcase_add_test(tc, ctl_remove_auto_definition);
 	tcase_add_test(tc, ctl_check_neighbours);
+	tcase_add_test(tc, outside_text_is_cleaned);
 	suite_add_tcase(s, tc);
 	return s;
 }
