@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_name(c->parent);
 	check_name(c->type);
 	if (c->remove_timeout_ms < 0 || c->remove_timeout_ms > 3600 * 1000 ||
-	    c->lock_timeout_ms < 0 || c->lock_timeout_ms > 3600 * 1000)
+	    c->lock_timeout_ms < 0 || c->lock_timeout_ms > 3600 * 1000 ||
+	    c->mdevctl_timeout_ms < 1000 || c->mdevctl_timeout_ms > 3600 * 1000)
 		abort();
 	for (size_t i = 0; i < c->n_devices; i++) {
 		const struct gvtg_config_device *d = &c->devices[i];

@@ -23,7 +23,8 @@ fi
 if [[ ! -f $build/build.ninja ]]; then
 	CC=clang meson setup "$build" "$src" -Dfuzzers=true -Dtests=false >/dev/null
 fi
-ninja -C "$build" fuzz/fuzz-domain fuzz/fuzz-config fuzz/fuzz-placement >/dev/null
+ninja -C "$build" fuzz/fuzz-domain fuzz/fuzz-config fuzz/fuzz-placement fuzz/fuzz-definition \
+	>/dev/null
 
 work=$src/fuzz/corpus-work
 artifacts=$build/fuzz-artifacts
@@ -44,15 +45,17 @@ xml_seeds=("$src"/tests/data/*.xml "$src"/tests/data/hostile/* "$src"/bench/data
 seed "$work/domain" "${xml_seeds[@]}"
 seed "$work/placement" "${xml_seeds[@]}"
 seed "$work/config" "$src"/fuzz/corpus/config/* "$src"/tests/data/*.conf
+seed "$work/definition" "$src"/fuzz/corpus/definition/*
 
 par=()
 ((jobs > 1)) && par=(-jobs="$jobs" -workers="$jobs")
 # libFuzzer writes fuzz-N.log files in the current directory with -jobs.
 cd "$build"
 status=0
-for t in domain config placement; do
+for t in domain config placement definition; do
 	dict=$src/fuzz/xml.dict
 	[[ $t == config ]] && dict=$src/fuzz/ini.dict
+	[[ $t == definition ]] && dict=$src/fuzz/json.dict
 	echo "fuzz: $t for $seconds s" >&2
 	log=$build/fuzz-$t.log
 	# -max_len: domain XML seeds reach a few KiB; larger inputs are covered by the

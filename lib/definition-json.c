@@ -367,6 +367,10 @@ int gvtg_definition_parse(const char *json, size_t len, struct gvtg_definition *
 			_cleanup_free_ char *key = NULL;
 			if ((r = jp_string(&j, &key)) < 0)
 				goto fail;
+			if (!key) {
+				r = -ENOMEM; /* never: a string read is always returned */
+				goto fail;
+			}
 			if (!jp_eat(&j, ':')) {
 				r = jp_fail(&j, "':' was expected");
 				goto fail;

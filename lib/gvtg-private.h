@@ -155,12 +155,16 @@ int gvtg_mdev_vfio_nodes(struct gvtg_ctx *ctx, const char *uuid, char want[2][64
  * together, waited for at most remove_ms (gvtg_mdev_remove_many()).  No words, no
  * records: the lifecycle's gvtg_remove_vgpus() says what happened and keeps the books. */
 struct gvtg_takedown {
-	char uuid[GVTG_UUID_STRLEN + 1];
-	bool defined;
 	/* results */
 	int r;                  /* 0 removed, -ENOENT not there, -ETIMEDOUT blocked, -errno */
-	bool by_mdevctl;        /* mdevctl stop took it away */
 	int mdevctl_r;          /* < 0: mdevctl stop failed, was killed, or left the device */
+	/* in */
+	bool defined;
+	/* results */
+	bool by_mdevctl;        /* mdevctl stop took it away */
+	/* in */
+	char uuid[GVTG_UUID_STRLEN + 1];
+	/* results */
 	char mdevctl_detail[200]; /* then: how (its last line, or that it was killed) */
 };
 void gvtg_takedown(struct gvtg_ctx *ctx, struct gvtg_takedown *v, size_t n, int mdevctl_ms,

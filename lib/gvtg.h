@@ -134,14 +134,16 @@ struct gvtg_run {
 	int (*fn)(void *userdata, int kept_fd); /* called in the child; returns its status */
 	void *userdata;
 	const char *const *env;                 /* name, value, ..., NULL: set in the child */
+	/* results */
+	char *output;                           /* cleaned, NUL-terminated (CAPTURE) */
+	size_t output_len;
+	/* in */
 	int keep_fd;                            /* -1: none */
 	unsigned flags;
 	/* results */
 	enum gvtg_run_state state;
 	int code;
 	pid_t pid;
-	char *output;                           /* cleaned, NUL-terminated (CAPTURE) */
-	size_t output_len;
 	int out_fd;
 };
 int gvtg_run_start(struct gvtg_run *run);
