@@ -348,6 +348,8 @@ static int parse_attrs(struct jp *j, struct gvtg_definition *d)
 	return 0;
 }
 
+/* One function over 80 lines: the object's members in one loop, read in the order they
+ * come, is easier to check against the format than the same loop cut in pieces. */
 int gvtg_definition_parse(const char *json, size_t len, struct gvtg_definition *ret_def)
 {
 	struct gvtg_definition d = { 0 };

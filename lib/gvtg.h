@@ -3,8 +3,10 @@
  * libgvtg: the public interface of the gvtg-hook library.
  *
  * Mediated devices in sysfs (mdev.c), domain XML (domain.c), configuration
- * (config.c), ownership records and the lock (state.c), UUIDs (uuid.c) and
- * placement policy (policy.c).  Every path is relative to a root directory
+ * (config.c), ownership records and the lock (state.c), UUIDs (uuid.c),
+ * placement policy (policy.c), mdevctl's definitions (definitions.c,
+ * definition-json.c, mdevctl.c), child processes (run.c) and the cleaning of
+ * outside text (text.c).  Every path is relative to a root directory
  * (normally "/"), so the same code runs on a fake tree in the tests.
  *
  * Conventions: functions that can fail return >= 0 on success and -errno on
