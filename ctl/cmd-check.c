@@ -612,8 +612,10 @@ static int run_self_test(struct ctl *c, const char *target, char *err, size_t er
 	struct gvtg_run run = { .argv = argv, .keep_fd = -1, .flags = GVTG_RUN_CAPTURE,
 				.env = root && strcmp(root, "/") ? env : NULL };
 	int r = gvtg_run(&run, SELF_TEST_TIMEOUT_MS);
-	if (r < 0)
+	if (r < 0) {
+		gvtg_run_clear(&run);
 		return r;
+	}
 	/* The first line: what the hook says first is why it failed. */
 	snprintf(err, err_size, "%.*s", (int)strcspn(run.output, "\n"), run.output);
 	switch (run.state) {

@@ -382,8 +382,12 @@ static int remove_child(void *userdata, int kept_fd)
 {
 	struct remove_job *job = userdata;
 	struct gvtg_ctx *ctx = job->ctx;
-	if (kept_fd >= 0 && !gvtg_io_fault_active())
+	if (gvtg_io_fault_active()) {
+		if (ctx->lock_fd >= 0)
+			close(ctx->lock_fd); /* every descriptor was kept: this one must go */
+	} else if (kept_fd >= 0) {
 		ctx->root_fd = kept_fd;
+	}
 	ctx->lock_fd = -1;
 	ctx->log_fn = NULL;
 	ctx->report_fn = NULL;

@@ -61,8 +61,10 @@ int gvtg_mdevctl_run(struct gvtg_ctx *ctx, const char *mdevctl, const char *verb
 	struct gvtg_run run = { .argv = argv, .keep_fd = -1, .flags = GVTG_RUN_CAPTURE };
 	set_detail(detail, detail_size, "%s", "");
 	int r = gvtg_run(&run, timeout_ms);
-	if (r < 0)
+	if (r < 0) {
+		gvtg_run_clear(&run);
 		return r;
+	}
 	char line[256];
 	gvtg_run_last_line(&run, line, sizeof(line));
 	switch (run.state) {
