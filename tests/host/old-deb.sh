@@ -20,7 +20,7 @@ commit=$(git -C "$src" rev-parse --verify -q "$from^{commit}") || {
 	exit 1
 }
 out=$cache/upgrade-from-$commit
-deb=$(find "$out" -maxdepth 1 -name 'gvtg-hook_*~prev_*.deb' 2>/dev/null | head -n1)
+deb=$(find "$out" -maxdepth 1 -name 'gvtg-hook_*~prev_*.deb' 2>/dev/null | head -n1 || true)
 if [[ -n $deb ]]; then
 	echo "$deb"
 	exit 0
