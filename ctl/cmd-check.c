@@ -648,7 +648,7 @@ static void check_hook_self_test(struct ctl_check_report *rp, const struct hook_
 	if (!hs->runnable)
 		return;
 	struct ctl *c = rp->c;
-	char err[400];
+	char err[1200];
 	int r = run_self_test(c, hs->target, err, sizeof(err));
 	const char *fix_reinstall = "reinstall gvtg-hook (meson install): its module belongs in "
 				    GVTG_HOOK_DIR;

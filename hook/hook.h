@@ -25,3 +25,9 @@ int gvtg_hook_run(int argc, char **argv, const char *xml, size_t len, int read_e
 /* The symbol main() looks up in the core module. */
 typedef int (*gvtg_hook_run_fn)(int argc, char **argv, const char *xml, size_t len,
 				int read_error, FILE *err);
+
+/* This build's identity ("<version>+<token>", build-id.sh), compiled into both the
+ * executable and the core module, which exports it: the executable looks it up before
+ * calling anything in a module it loads, and refuses a module of another build. */
+extern const char gvtg_hook_build_id[];
+#define GVTG_HOOK_BUILD_ID_SYMBOL "gvtg_hook_build_id"

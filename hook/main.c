@@ -69,35 +69,70 @@ static int core_flags(void)
 	return flags;
 }
 
+/* strcmp() without its dynamic symbol binding, which costs more than this whole
+ * program's own work on an ignored operation. */
+static bool streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* Only the module of this executable's own build is used: what passes between the two
+ * is a C function signature and what code compiled together may assume of each other,
+ * and a copied or half-upgraded hook would otherwise run a mismatched pair as root.  The
+ * module's exported identity is compared before any function of it is called (streq
+ * stops at the end of ours, whatever the module holds).  NULL with the reason in why. */
+static void *open_core(const char *path, char *why, size_t size)
+{
+	void *h = dlopen(path, core_flags());
+	if (!h) {
+		const char *e = dlerror();
+		snprintf(why, size, "%.2000s", e ? e : path);
+		return NULL;
+	}
+	const char *id = dlsym(h, GVTG_HOOK_BUILD_ID_SYMBOL);
+	if (id && streq(id, gvtg_hook_build_id))
+		return h;
+	snprintf(why, size,
+		 "%.1000s is of build %.64s, this hook of build %s: the two must come from "
+		 "the same build",
+		 path, id ? id : "unknown (it has no build identity)", gvtg_hook_build_id);
+	dlclose(h);
+	return NULL;
+}
+
 /* The core module: beside the real executable first (libvirt runs us through a
  * symlink, and a build tree runs uninstalled), then in the directory it was installed
  * to, so that a copy of the installed hook as a plain hooks/qemu file still works.
+ * Under a test root (GVTG_ROOT, as the core module reads it) that directory is taken
+ * inside the root, so nothing installed on the machine answers for a test.
  * Not dlopen("$ORIGIN/..."): that expands relative to the CALLER of dlopen, which is not
  * us when a preloaded library (sanitizers, LD_PRELOAD from libvirt) wraps dlopen.
  * NULL with the reason in why (dlerror() names the file). */
 static void *load_core(char *why, size_t size)
 {
-	char beside[PATH_MAX];
+	char beside[PATH_MAX], installed[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", beside, sizeof(beside) - sizeof("/" CORE_NAME));
 	char *slash = n > 0 ? memrchr(beside, '/', (size_t)n) : NULL;
-	const char *installed = GVTG_HOOK_DIR "/" CORE_NAME;
+	const char *root = secure_getenv("GVTG_ROOT");
+	if (!root || streq(root, "/"))
+		root = "";
+	if (snprintf(installed, sizeof(installed), "%s%s", root, GVTG_HOOK_DIR "/" CORE_NAME) >=
+	    (int)sizeof(installed)) {
+		snprintf(why, size, "GVTG_ROOT is too long");
+		return NULL;
+	}
 	if (slash) {
 		strcpy(slash, "/" CORE_NAME);
-		if (access(beside, F_OK) == 0 || strcmp(beside, installed) == 0) {
-			void *h = dlopen(beside, core_flags());
-			if (!h) {
-				const char *e = dlerror();
-				snprintf(why, size, "%.2000s", e ? e : beside);
-			}
-			return h;
-		}
+		if (access(beside, F_OK) == 0 || strcmp(beside, installed) == 0)
+			return open_core(beside, why, size);
 	}
-	void *h = dlopen(installed, core_flags());
-	if (!h) {
-		const char *e = dlerror();
-		snprintf(why, size, "there is none at %.1000s, and %.2000s",
-			 slash ? beside : "the hook's own path", e ? e : installed);
-	}
+	char reason[3200];
+	void *h = open_core(installed, reason, sizeof(reason));
+	if (!h)
+		snprintf(why, size, "there is none at %.700s, and %s",
+			 slash ? beside : "the hook's own path", reason);
 	return h;
 }
 
@@ -109,8 +144,8 @@ static int self_test(void)
 		core ? (gvtg_hook_self_test_fn)dlsym(core, "gvtg_hook_self_test") : NULL;
 	if (!core) {
 		fprintf(stderr, "gvtg-hook: self-test: loading gvtg-hook-core.so beside the hook: "
-				"%s. Reinstall gvtg-hook: its core module and the libraries it "
-				"needs must be present\n",
+				"%s. Reinstall gvtg-hook: its executable and core module, of one "
+				"build, and the libraries they need must be present\n",
 			why);
 		return 1;
 	}
@@ -121,15 +156,6 @@ static int self_test(void)
 		return 1;
 	}
 	return test(stderr);
-}
-
-/* strcmp() without its dynamic symbol binding, which costs more than this whole
- * program's own work on an ignored operation. */
-static bool streq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
 }
 
 static enum hook_op classify(const char *op, const char *sub)
@@ -151,7 +177,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
-		puts("gvtg-hook " GVTG_VERSION);
+		printf("gvtg-hook " GVTG_VERSION " (build %s)\n", gvtg_hook_build_id);
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "--self-test"))

@@ -44,6 +44,11 @@ fi
 root=$(mktemp -d /tmp/gvtg-demo-XXXXXX)
 trap 'sim_stop "$root" >/dev/null 2>&1 || true; rm -rf "$root"' EXIT
 sim_start "$root" gvt
+# Under a root the hook looks for its module inside it, as for every other path: the
+# simulated host gets the installed module, where the installed hook looks for it.
+hook_dir=$(sed -n 's/^#define GVTG_HOOK_DIR "\(.*\)"$/\1/p' "$build/config.h")
+mkdir -p "$root$hook_dir"
+ln -s "$hook_dir/gvtg-hook-core.so" "$root$hook_dir/gvtg-hook-core.so"
 uuid=4b20d080-1b54-4048-85b3-a6a62d165c01
 cat > "$root/win10.xml" <<XML
 <domain type='kvm'>

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The whole test suite, as CI runs it (root on Debian 12, after scripts/install-deps.sh):
-#   1. build and the unit, simulated-host, admin-tool and hostile-input suites
+#   1. build and the unit, simulated-host, admin-tool and hostile-input suites, then the
+#      same with this tree installed where README's first command installs it
 #   2. the same suites under valgrind, then with AddressSanitizer + UBSan
 #   3. the real libvirt daemon (tier 1) and a real kernel in a VM (tier 2)
 #   4. the -Werror dev build with gcc and clang, and the static analysis
@@ -52,6 +53,8 @@ valgrind_suites=(--suite unit --suite ctl --no-suite script)
 step "build" bash -c "$(declare -f setup); setup '$out/main' && meson compile -C '$out/main'"
 step "unit, simulated host, gvtgctl, hostile input" \
     must_run meson test -C "$out/main" --print-errorlogs --suite docs "${quick_suites[@]}"
+step "the same with this tree installed in /usr/local" \
+    scripts/test-installed.sh "$out/main"
 step "the same under valgrind" \
     meson test -C "$out/main" --print-errorlogs --setup=valgrind "${valgrind_suites[@]}"
 step "sanitizers (ASan + UBSan)" bash -c "$(declare -f setup); \

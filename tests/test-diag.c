@@ -608,24 +608,106 @@ START_TEST(input_causes)
 }
 END_TEST
 
-/* The executable alone, without its module beside it (a plain copy as hooks/qemu). */
-START_TEST(module_missing)
+/* The built hook copied as ROOT/qemu, alone; with module (a path) copied where the hook
+ * was compiled to find it when nothing is beside it, inside the test root: the hook
+ * takes that directory inside GVTG_ROOT, so no module installed on this machine answers.
+ * Runs prepare on display-off.xml. */
+static void run_copy(const char *module)
 {
-	char dst[512], cmd[1200];
+	char dst[512], cmd[2400];
 	snprintf(dst, sizeof(dst), "%s/qemu", fakesys_root(fs));
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", getenv("GVTG_HOOK"), dst);
 	ck_assert_int_eq(system(cmd), 0);
+	if (module) {
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s%s' && cp '%s' '%s%s/gvtg-hook-core.so'",
+			 fakesys_root(fs), GVTG_HOOK_DIR, module, fakesys_root(fs),
+			 GVTG_HOOK_DIR);
+		ck_assert_int_eq(system(cmd), 0);
+	}
 	char *argv[] = { "qemu", "win10", "prepare", "begin", "-", NULL };
 	exec_prog(dst, argv, data_path("display-off.xml"), false, &hres);
-	/* An installed module is found where the hook was installed to: nothing to see
-	 * (whatever it then says: it is another build). */
-	if ((hres.status == 0 && !hres.err[0]) ||
-	    access(GVTG_HOOK_DIR "/gvtg-hook-core.so", F_OK) == 0) {
-		/* the module was found elsewhere (an installed copy): nothing to see */
-		seen[GVTG_CAUSE_MODULE_LOAD] = true;
-		return;
-	}
+}
+
+/* The executable alone, without its module beside it or installed (a plain copy as
+ * hooks/qemu). */
+START_TEST(module_missing)
+{
+	run_copy(NULL);
 	expect_hook(GVTG_CAUSE_MODULE_LOAD, 1);
+	ck_assert_msg(strstr(hres.err, "there is none at "), "%s", hres.err);
+}
+END_TEST
+
+/* A module of another build where the copy finds it: refused before it is called,
+ * naming both builds; the self-test says the same. */
+START_TEST(module_of_another_build)
+{
+	char *vargv[] = { "gvtg-hook", "--version", NULL };
+	exec_prog(getenv("GVTG_HOOK"), vargv, NULL, false, &hres);
+	char *ours = strstr(hres.out, "(build ");
+	ck_assert_ptr_nonnull(ours);
+	ours = strndup(ours + 7, strcspn(ours + 7, ")"));
+
+	run_copy(getenv("GVTG_OTHER_BUILD_CORE"));
+	expect_hook(GVTG_CAUSE_MODULE_LOAD, 1);
+	char want[1200];
+	snprintf(want, sizeof(want), "%s%s/gvtg-hook-core.so is of build " GVTG_VERSION "+",
+		 fakesys_root(fs), GVTG_HOOK_DIR);
+	ck_assert_msg(strstr(hres.err, want), "%s", hres.err);
+	snprintf(want, sizeof(want), ", this hook of build %s: the two must come from the "
+		 "same build", ours);
+	ck_assert_msg(strstr(hres.err, want), "%s", hres.err);
+
+	/* nothing of it ran: a domain without a vGPU still starts */
+	char dst[512];
+	snprintf(dst, sizeof(dst), "%s/qemu", fakesys_root(fs));
+	char *pargv[] = { "qemu", "plain", "prepare", "begin", "-", NULL };
+	exec_prog(dst, pargv, data_path("no-mdev.xml"), false, &hres);
+	ck_assert_int_eq(hres.status, 0);
+	ck_assert_str_eq(hres.err, "");
+
+	/* beside the executable too, and under --self-test */
+	char cmd[1500];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/gvtg-hook-core.so'",
+		 getenv("GVTG_OTHER_BUILD_CORE"), fakesys_root(fs));
+	ck_assert_int_eq(system(cmd), 0);
+	char *sargv[] = { "qemu", "--self-test", NULL };
+	exec_prog(dst, sargv, NULL, false, &hres);
+	ck_assert_int_eq(hres.status, 1);
+	snprintf(want, sizeof(want), "gvtg-hook: self-test: loading gvtg-hook-core.so beside "
+		 "the hook: %s/gvtg-hook-core.so is of build " GVTG_VERSION "+",
+		 fakesys_root(fs));
+	ck_assert_msg(!strncmp(hres.err, want, strlen(want)), "%s", hres.err);
+	snprintf(want, sizeof(want), ", this hook of build %s: the two must come from the "
+		 "same build. Reinstall gvtg-hook", ours);
+	ck_assert_msg(strstr(hres.err, want), "%s", hres.err);
+	ck_assert_int_eq(count_lines(hres.err), 1);
+	free(ours);
+}
+END_TEST
+
+/* The module of the same build where the copy finds it: the copy does what the built
+ * hook does. */
+START_TEST(module_installed_fallback)
+{
+	char dir[512], core[600];
+	snprintf(dir, sizeof(dir), "%s", getenv("GVTG_HOOK"));
+	*strrchr(dir, '/') = '\0';
+	snprintf(core, sizeof(core), "%s/gvtg-hook-core.so", dir);
+	char *argv[] = { "gvtg-hook", "win10", "prepare", "begin", "-", NULL };
+	exec_prog(getenv("GVTG_HOOK"), argv, data_path("display-off.xml"), false, &hres);
+	int status = hres.status;
+	char *err = strdup(hres.err);
+	/* undo what it did, so that the copy meets the same host */
+	char *rargv[] = { "gvtg-hook", "win10", "release", "end", "-", NULL };
+	exec_prog(getenv("GVTG_HOOK"), rargv, data_path("display-off.xml"), false, &hres);
+	ck_assert_int_eq(hres.status, 0);
+	ck_assert_msg(!strstr(err, "gvtg-hook-core.so"), "%s", err);
+
+	run_copy(core);
+	ck_assert_int_eq(hres.status, status);
+	ck_assert_str_eq(hres.err, err);
+	free(err);
 }
 END_TEST
 
@@ -909,6 +991,8 @@ int main(void)
 	tcase_add_test(tc, state_and_config_causes);
 	tcase_add_test(tc, input_causes);
 	tcase_add_test(tc, module_missing);
+	tcase_add_test(tc, module_of_another_build);
+	tcase_add_test(tc, module_installed_fallback);
 	tcase_add_test(tc, notices_and_inprocess_causes);
 	tcase_add_test(tc, definition_causes);
 	tcase_add_test(tc, every_row_reached);

@@ -108,7 +108,12 @@ START_TEST(usage)
 	hook_result_free(&res);
 	hook_exec_argv(NULL, NULL, v, &res);
 	ck_assert_int_eq(res.status, 0);
-	ck_assert_str_eq(res.out, "gvtg-hook " GVTG_VERSION "\n");
+	/* the version, then the build identity the hook shares with its module */
+	static const char vh[] = "gvtg-hook " GVTG_VERSION " (build " GVTG_VERSION "+";
+	ck_assert_msg(!strncmp(res.out, vh, sizeof(vh) - 1), "--version: '%s'", res.out);
+	size_t vn = strlen(res.out);
+	ck_assert_msg(vn == sizeof(vh) - 1 + 16 + 2 && !strcmp(res.out + vn - 2, ")\n"),
+		      "--version: '%s'", res.out);
 }
 END_TEST
 

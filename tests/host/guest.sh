@@ -494,6 +494,10 @@ sed -i 's/^#remove_idle = no$/remove_idle = yes/' "$config"
 printf '\n[%s]\nparent = mtty\ntype = mtty-1\nboot = yes\n' "$BOOT_U" >>"$config"
 boot_vgpu_by_udev "after reinstall"
 
+# shellcheck source=tests/host/guest-upgrade.sh
+. "$(dirname "$0")/guest-upgrade.sh"
+upgrade_while_running
+
 stage "end"
 expect "no failed unit at the end (systemctl --failed)" "" "$(failed_units)"
 expect "no AppArmor denial in the kernel log" 0 "$(denials)"

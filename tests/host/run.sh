@@ -84,6 +84,11 @@ rm -rf "$deb_src"
 # What the package installs: after a purge none of it may be left.
 dpkg-deb -c "$pkg_deb" | awk '{ print $1 " " $6 }' >"$work/deb-contents.txt"
 say "built $(basename "$pkg_deb") ($((SECONDS - t0)) s)"
+# The previous release's package, for the upgrade (guest-upgrade.sh; cached by commit).
+t0=$SECONDS
+old_deb=$("$here/old-deb.sh" "$src" "$host_cache" "$logdir") ||
+	die "building the previous release's package failed (see $logdir/dpkg-buildpackage-old.log)"
+say "previous release $(basename "$old_deb") ($((SECONDS - t0)) s)"
 
 # ---- the kernel, the sample drivers, the initramfs (tests/vm's) ------------------------
 
@@ -103,12 +108,13 @@ say "kernel $abi, sample drivers, initramfs ($((SECONDS - t0)) s)"
 
 # The guest reads its script from this run's copy: editing the source during a run
 # changes nothing under it.
-cp "$here/guest.sh" "$work/guest.sh"
+cp "$here/guest.sh" "$here/guest-upgrade.sh" "$work/"
 envfile=$work/guest.env
 {
 	printf 'DEB=%q\n' "$pkg_deb"
 	printf 'DEB_CONTENTS=%q\n' "$work/deb-contents.txt"
 	printf 'VM_SAMPLES=%q\n' "$samples"
+	printf 'OLD_DEB=%q\n' "$old_deb"
 } >"$envfile"
 
 # ---- boot -----------------------------------------------------------------------------

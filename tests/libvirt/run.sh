@@ -50,6 +50,23 @@ if [[ ! -f $(dirname "$HOOK_REAL")/gvtg-hook-core.so ]]; then
 	echo "FAIL: gvtg-hook-core.so is not beside $HOOK_REAL: build the hook_core target"
 	exit 1
 fi
+# Hermetic: whatever this machine has installed (README's first command puts a hook in
+# $QEMU_D and a module in the hook's compiled install directory), the run sees only what
+# it puts there itself.  It goes on in a mount namespace of its own, which the daemons it
+# starts inherit, with an empty tmpfs over each of those directories that exists; the
+# machine's files are not touched.
+if [[ -z ${GVTG_LIBVIRT_PRIVATE:-} ]]; then
+	command -v unshare >/dev/null 2>&1 || skip "unshare not found (util-linux)"
+	exec env GVTG_LIBVIRT_PRIVATE=1 unshare --mount --propagation private -- "$0" "$@"
+fi
+PRIVATE_CORE_DIR=$(sed -n 's/^#define GVTG_HOOK_DIR "\(.*\)"$/\1/p' \
+	"$(dirname "$HOOK_REAL")/../config.h" 2>/dev/null)
+for d in "$HOOKS_DIR" "$PRIVATE_CORE_DIR"; do
+	if [[ -n $d && -d $d ]] && ! mount -t tmpfs -o mode=0755 gvtg-test "$d"; then
+		echo "FAIL: cannot put a private tmpfs over $d"
+		exit 1
+	fi
+done
 LOGDIR=${GVTG_TEST_LOGDIR:-$(dirname "$HOOK_REAL")/../tests/libvirt/logs}
 mkdir -p "$LOGDIR"
 LOGDIR=$(cd "$LOGDIR" && pwd)
@@ -549,7 +566,7 @@ step_restart() {
 # executable from the installed tree copied as hooks/qemu, nothing beside it, so the hook
 # must find its module where it was compiled to be installed (GVTG_HOOK_DIR).  The build
 # under test is installed into a scratch DESTDIR; its module is put in GVTG_HOOK_DIR
-# itself only while the step runs, and only when that path holds no module yet.
+# itself only while the step runs (on the private tmpfs when the directory exists).
 step_copy() {
 	local build dir exe core top d
 	build=$(dirname "$HOOK_REAL")/..

@@ -163,10 +163,17 @@ shape_build=$(dirname "$(readlink -f "$GVTG_HOOK")")/..
 shape_dir=$(sed -n 's/^#define GVTG_HOOK_DIR "\(.*\)"$/\1/p' "$shape_build/config.h" 2>/dev/null)
 shape_dest=/tmp/gvtg-shape-destdir
 stage "meson install --destdir $shape_dest"
+# A module the host has installed there (README's first command) is hidden under an
+# empty tmpfs in the guest: the copy must find the module of its own build, and the
+# host's files stay as they are.
+shape_hidden=0
+if [[ -d $shape_dir ]] && mount -t tmpfs -o mode=0755 tmpfs "$shape_dir"; then
+	shape_hidden=1
+fi
 if [[ -z $shape_dir ]]; then
 	fail "hooks/qemu copy: no GVTG_HOOK_DIR in $shape_build/config.h"
 elif [[ -e $shape_dir/gvtg-hook-core.so ]]; then
-	fail "hooks/qemu copy: $shape_dir already holds a module: the fallback cannot be told apart"
+	fail "hooks/qemu copy: $shape_dir still holds a module: the fallback cannot be told apart"
 elif ! out=$(timeout 180 meson install -C "$shape_build" --no-rebuild --destdir "$shape_dest" 2>&1); then
 	fail "hooks/qemu copy: meson install --destdir $shape_dest: $(tail -n 3 <<<"$out")"
 else
@@ -232,6 +239,7 @@ else
 		"$(tail -n +"$mark" "$vlog" | grep "unexpected exit status" | grep -F " $copy " || true)"
 	# Back to the link for what follows.
 	rm -f "$copy" "$shape_dir/gvtg-hook-core.so"
+	((shape_hidden)) && umount "$shape_dir"
 	ln -s "$GVTG_HOOK" "$link"
 	rm -rf "$shape_dest"
 	restart_libvirtd || fail "libvirtd did not come back with the qemu.d link"
