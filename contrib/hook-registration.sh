@@ -10,9 +10,20 @@
 # (re)placed.  Exit 1, one line on stderr: it may not, and what to do instead.  Exit 2:
 # PATH is gvtg-hook's executable copied there by an older install, which meson cannot
 # replace with a link (with "build": exit 0 and silent, `meson setup` has warned).
+# hook-registration.sh PATH --after TARGET (an install script, after meson's links):
+# meson skips a link whose place holds a dangling symlink ("Symlink creation does not
+# work on this platform"); ours is replaced here, and said so.
 set -eu
 path=$1
 mode=${2-}
+if [ "$mode" = --after ]; then
+	dest="${DESTDIR:-}$path"
+	if [ "$(readlink "$dest" 2>/dev/null)" != "$3" ]; then
+		ln -sfn "$3" "$dest"
+		echo "Replaced the dangling link $dest with one to $3 (not removed by ninja uninstall)"
+	fi
+	exit 0
+fi
 dest="${DESTDIR:-}$path"
 # The words only gvtg-hook's executable holds (gvtgctl check looks for the same).
 mark='usage: gvtg-hook DOMAIN OPERATION'
