@@ -461,10 +461,10 @@ void gvtg_placement_explain(struct gvtg_ctx *ctx, const struct gvtg_config *cfg,
 			    const char *uuid, const struct gvtg_placement *p, int r,
 			    const char *parent, const char *type);
 
-/* ---- lifecycle (lifecycle.c): acquire, release, reconnect, by hand, boot, sleep ------- */
+/* ---- lifecycle (acquire.c, release.c, vgpu.c, boot.c): start, stop, by hand, boot, sleep */
 
 /*
- * How a vGPU came to exist decides what release does with it: ONE table in lifecycle.c
+ * How a vGPU came to exist decides what release does with it: ONE table in release.c
  * (release_actions[]) maps each origin to an action.  Extension point: a new origin
  * (e.g. a vGPU defined in mdevctl, whose release stops it) is one enum value in
  * enum gvtg_origin, its name in state.c, one row in release_actions[] and, when it
