@@ -875,6 +875,34 @@ START_TEST(check_hook_copied)
 }
 END_TEST
 
+/* The registered hook reads another installation's configuration (its usage text says
+ * which): a warning naming both; none when it is this gvtgctl's. */
+START_TEST(check_config_in_effect)
+{
+	good_host();
+	char p[512];
+	snprintf(p, sizeof(p), "%s%s", fakesys_root(fs), GVTG_HOOK_PATH);
+	static const char hook[] = "#!/bin/sh\n[ \"$1\" = --self-test ]\nexit $?\n"
+				   "usage: gvtg-hook DOMAIN OPERATION SUB-OPERATION EXTRA\n"
+				   "configuration: %s\n";
+	char text[512];
+	snprintf(text, sizeof(text), hook, "/opt/other/gvtg-hook.conf");
+	fakesys_write(fs, REL(GVTG_HOOK_PATH), text);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+	run("check", NULL);
+	assert_rc(0);
+	assert_out_has("WARN  the registered hook " GVTG_HOOK_PATH " reads /opt/other/gvtg-hook.conf, "
+		       "not " GVTG_CONFIG_FILE ": another installation's configuration is the one "
+		       "in effect: edit /opt/other/gvtg-hook.conf (the hook's), or uninstall the "
+		       "installation you do not use\n");
+	snprintf(text, sizeof(text), hook, GVTG_CONFIG_FILE);
+	fakesys_write(fs, REL(GVTG_HOOK_PATH), text);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+	run("check", NULL);
+	ck_assert_ptr_null(strstr(res.out, "in effect"));
+}
+END_TEST
+
 /* Run gvtgctl with its stdout on a pseudo-terminal; the output into res.out. */
 static void run_on_tty(const char *no_color, const char *arg)
 {
@@ -1744,6 +1772,7 @@ static Suite *ctl_suite(void)
 	CASE("check", tcase_add_test(tc, check_good_host); tcase_add_test(tc, check_json);
 	     tcase_add_test(tc, check_summary_and_wrap); tcase_add_test(tc, check_hook_copied);
 	     tcase_add_test(tc, check_colour_on_terminal_only);
+	     tcase_add_test(tc, check_config_in_effect);
 	     tcase_add_loop_test(tc, check_broken_host, 0,
 				 (int)(sizeof(broken_hosts) / sizeof(broken_hosts[0])));)
 	CASE("xml", tcase_add_test(tc, xml_plain); tcase_add_test(tc, xml_displays);
