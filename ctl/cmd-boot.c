@@ -121,7 +121,18 @@ int cmd_sleep(struct ctl *c, int argc, char **argv)
 	if (ctl_open_config(c) < 0)
 		return CTL_EXIT_FAILURE;
 	c->notices_to_stdout = true;
-	if (!c->cfg->sleep_remove) {
+	/* With remove_idle off, 'post' still brings back what an earlier 'pre' removed (the
+	 * setting changed in between): only an empty list leaves nothing to do. */
+	bool listed_any = false;
+	if (!c->cfg->sleep_remove && !pre) {
+		struct gvtg_sleep_entry *pending;
+		size_t n_pending, n_bad;
+		int bad_line;
+		int r = gvtg_sleep_list_read(c->ctx, &pending, &n_pending, &bad_line, &n_bad);
+		listed_any = r < 0 || n_pending > 0 || n_bad > 0; /* post says what is wrong */
+		gvtg_sleep_entries_free(pending, n_pending);
+	}
+	if (!c->cfg->sleep_remove && !listed_any) {
 		struct gvtg_diag d;
 		gvtg_diag_init(&d, GVTG_OP_NONE, NULL, NULL);
 		snprintf(d.detail, sizeof(d.detail), "sleep %s: [sleep] remove_idle is off",

@@ -1581,6 +1581,41 @@ START_TEST(sleep_off_does_nothing)
 }
 END_TEST
 
+/* The sleep list's bookkeeping: a damaged line is named and skipped, the others come
+ * back; 'post' with remove_idle switched off still brings back a pending list; boot
+ * --stop between 'pre' and 'post' keeps the record of a boot vGPU removed for suspend. */
+START_TEST(sleep_list_bookkeeping)
+{
+	gvt_host_with_vgpus(); /* UA held by win10, UB manual and idle */
+	write_record(UC, "boot", NULL, NULL);
+	fakesys_write(fs, CONF, "[sleep]\nremove_idle = yes\n");
+	fakesys_write(fs, STATE "/sleep",
+		      UB " " GPU " " T4 "\n" "cut-short-line\n" UC " " GPU " " T8 "\n");
+	rm("sys/bus/mdev/devices/" UB);
+	rm(GPU_DIR "/" UB);
+	/* UB and UC are gone for suspend: boot --stop leaves UC's record to 'post' */
+	run("boot", "--stop", NULL);
+	assert_rc(0);
+	ck_assert(has_record(UC));
+	run("--config", "/" CONF, "sleep", "post", NULL);
+	assert_rc(0);
+	assert_err_has("line 2 of the list /" STATE "/sleep of vGPUs removed for a suspend is "
+		       "damaged: skipped, the other lines are handled");
+	ck_assert_str_eq(res.out, "created vGPU " UB " again after resume\n"
+				  "created vGPU " UC " again after resume\n");
+	ck_assert(!fakesys_exists(fs, STATE "/sleep"));
+	ck_assert_ptr_nonnull(strstr(file(STATE "/" UC), "origin=boot\n"));
+
+	/* remove_idle switched off between 'pre' and 'post': what 'pre' took comes back */
+	fakesys_write(fs, STATE "/sleep", UB " " GPU " " T4 "\n");
+	fakesys_write(fs, TYPES "/" T4 "/create", "");
+	run("sleep", "post", NULL);
+	assert_rc(0);
+	ck_assert_str_eq(res.out, "created vGPU " UB " again after resume\n");
+	ck_assert_str_eq(file(TYPES "/" T4 "/create"), UB);
+}
+END_TEST
+
 START_TEST(sleep_removes_and_recreates)
 {
 	gvt_host_with_vgpus(); /* UA held by win10, UB manual and idle */
@@ -1781,6 +1816,7 @@ static Suite *ctl_suite(void)
 	CASE("boot", tcase_add_test(tc, boot_creates_configured);
 	     tcase_add_test(tc, boot_stop_removes_idle); tcase_add_test(tc, sleep_off_does_nothing);
 	     tcase_add_test(tc, sleep_removes_and_recreates);
+	     tcase_add_test(tc, sleep_list_bookkeeping);
 	     tcase_add_test(tc, sleep_post_keeps_failures);)
 	CASE("usage", tcase_add_test(tc, usage_and_version); tcase_add_test(tc, help_details);
 	     tcase_add_loop_test(tc, command_help, 0,
