@@ -6,10 +6,11 @@
 # stops halfway on a regular file, so this runs first: at `meson setup` (against the
 # live hooks directory) and, for hooks/qemu, at every build, `meson install` and
 # `ninja install` included (then under $DESTDIR when it is set).
-# Usage: hook-registration.sh PATH [build].  Exit 0, nothing printed: PATH may be
-# (re)placed.  Exit 1, one line on stderr: it may not, and what to do instead.  Exit 2:
-# PATH is gvtg-hook's executable copied there by an older install, which meson cannot
-# replace with a link (with "build": exit 0 and silent, `meson setup` has warned).
+# Usage: hook-registration.sh PATH [build | setup HOOK].  Exit 0, nothing printed: PATH
+# may be (re)placed.  Exit 1, one line on stderr: it may not, and what to do instead.
+# Exit 2, one line on stderr (a warning): PATH is gvtg-hook's executable copied there by
+# an older install, which meson cannot replace with a link, or (setup) a link of another
+# install than this one's HOOK (with "build": exit 0 and silent, `meson setup` has warned).
 # hook-registration.sh PATH --after TARGET (an install script, after meson's links):
 # meson skips a link whose place holds a dangling symlink ("Symlink creation does not
 # work on this platform"); ours is replaced here, and said so.
@@ -34,7 +35,18 @@ if [ -L "$dest" ]; then
 	# A link to any gvtg-hook executable (this build's, a package's, another prefix's):
 	# ours, replaced by the new one.
 	case $(readlink "$dest") in
-	*/gvtg-hook) exit 0 ;;
+	*/gvtg-hook)
+		# At setup: another install's link (a package's, another prefix's) is replaced,
+		# and this build's uninstall would remove it: say so once.
+		if [ "$mode" = setup ] && [ "$(readlink "$dest")" != "$3" ]; then
+			echo "$dest links to another gvtg-hook install ($(readlink "$dest")):" \
+				"this install replaces the link, and its 'ninja uninstall' removes it." \
+				"Keep one install (two read two configurations; gvtgctl check says which" \
+				"is in effect)" >&2
+			exit 2
+		fi
+		exit 0
+		;;
 	esac
 	target=$(readlink "$dest")
 	if [ -f "$dest" ] && grep -aqF "$mark" "$dest" 2>/dev/null; then

@@ -218,6 +218,8 @@ fi
 # ---- 4. switching layout and prefix -----------------------------------------------------
 if [ -d "$T/local" ] && setup sb --prefix="$P/usr" -Dhooks_dir="$H" -Dhook_layout=sbindir &&
 	build sb && inst local && inst sb; then
+	check "switching: meson setup warns that the link is another install's and what uninstall does" \
+		grep -q "WARNING: $H/qemu.d/50-gvtg-hook links to another gvtg-hook install ($H/gvtg-hook)" "$T/sb.log"
 	check "switching to the sbindir layout: the qemu.d link now leads to $P/usr/sbin/gvtg-hook" \
 		test "$(readlink "$H/qemu.d/50-gvtg-hook")" = "$P/usr/sbin/gvtg-hook"
 	out=$(timeout 20 "$H/qemu.d/50-gvtg-hook" --version 2>&1) || true
