@@ -508,34 +508,44 @@ static int resolve_under_root(struct ctl *c, const char *path, char **ret_path,
 
 /* Our hook's executable, by the usage text it carries (read, never run: another
  * hooks/qemu is someone else's program). */
-static bool is_our_hook(struct ctl *c, const char *path, const struct stat *st)
+/* Whether path (under the root) is gvtg-hook's executable: it holds its usage text.  The
+ * configuration file it reads, from the same text, into config ("" when it does not say). */
+static bool is_our_hook(struct ctl *c, const char *path, const struct stat *st, char *config,
+			size_t size)
 {
 	static const char mark[] = "usage: gvtg-hook DOMAIN OPERATION";
+	static const char conf[] = "\nconfiguration: ";
+	if (size)
+		config[0] = '\0';
 	if (!S_ISREG(st->st_mode) || st->st_size > 4 * 1024 * 1024)
 		return false;
 	int fd = openat(gvtg_ctx_get_root_fd(c->ctx), path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return false;
-	bool found = false;
-	char buf[65536 + sizeof(mark)];
-	size_t keep = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + keep, sizeof(buf) - keep);
+	size_t cap = (size_t)st->st_size + 1, len = 0;
+	char *buf = malloc(cap);
+	while (buf && len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		size_t len = keep + (size_t)n;
-		if (memmem(buf, len, mark, sizeof(mark) - 1)) {
-			found = true;
-			break;
-		}
-		/* a mark cut at the end of this block is found with the next one */
-		keep = len < sizeof(mark) ? len : sizeof(mark) - 1;
-		memmove(buf, buf + len - keep, keep);
+		len += (size_t)n;
 	}
 	close(fd);
-	return found;
+	const char *m = buf ? memmem(buf, len, mark, sizeof(mark) - 1) : NULL;
+	/* the usage text is one string: its configuration line is within a few lines */
+	const char *end = m ? memchr(m, '\0', len - (size_t)(m - buf)) : NULL;
+	if (m && !end)
+		end = buf + len;
+	const char *cl = end ? memmem(m, (size_t)(end - m), conf, sizeof(conf) - 1) : NULL;
+	if (cl && size) {
+		cl += sizeof(conf) - 1;
+		size_t n = strcspn(cl, "\n");
+		snprintf(config, size, "%.*s", (int)(n < size ? n : size - 1), cl);
+	}
+	free(buf);
+	return m != NULL;
 }
 
 struct hook_state {
@@ -544,6 +554,7 @@ struct hook_state {
 	struct stat link_st;    /* lstat of that */
 	char target[PATH_MAX];  /* the executable it leads to, relative to the root */
 	bool runnable;          /* a regular executable file */
+	char config[PATH_MAX];  /* the configuration file it reads ("" when it does not say) */
 };
 
 static void check_hook(struct ctl_check_report *rp, struct hook_state *hs)
@@ -564,8 +575,8 @@ static void check_hook(struct ctl_check_report *rp, struct hook_state *hs)
 		int r = resolve_under_root(c, where, &final, &st);
 		/* hooks/qemu may be someone else's script: it counts only when it is ours,
 		 * linked or copied there (what older libvirt needs). */
-		bool ours = i == 0 || (r >= 0 && (!strcmp(final, &GVTG_HOOK_PATH[1]) ||
-						  is_our_hook(c, final, &st)));
+		bool marked = r >= 0 && is_our_hook(c, final, &st, hs->config, sizeof(hs->config));
+		bool ours = i == 0 || (r >= 0 && (!strcmp(final, &GVTG_HOOK_PATH[1]) || marked));
 		if (!ours) {
 			free(final);
 			continue;
@@ -802,6 +813,22 @@ static void check_config(struct ctl_check_report *rp)
 	gvtg_config_free(cfg);
 }
 
+/* Two installations (a package and a build in /usr/local, say) each read their own
+ * configuration: the registered hook's is the one in effect. */
+static void check_config_in_effect(struct ctl_check_report *rp, const struct hook_state *hs)
+{
+	const char *mine = ctl_config_path(rp->c);
+	if (!hs->runnable || !hs->config[0] || !strcmp(hs->config, mine))
+		return;
+	char fix[2 * PATH_MAX + 96];
+	snprintf(fix, sizeof(fix),
+		 "edit %s (the hook's), or uninstall the installation you do not use", hs->config);
+	report(rp, "config-in-effect", ST_WARN, fix,
+	       "the registered hook /%s reads %s, not %s: another installation's "
+	       "configuration is the one in effect",
+	       hs->target, hs->config, mine);
+}
+
 /* check-mac.c's lines, in this report, under one id. */
 static void check_mac_report(void *data, enum mac_status status, const char *fix,
 			     const char *what)
@@ -848,6 +875,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	check_mac(c, check_mac_report, &rp);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
+	check_config_in_effect(&rp, &hs);
 	ctl_check_mdevctl(c, report_line, &rp);
 
 	if (rp.err < 0) {

@@ -27,7 +27,10 @@
 static const char usage[] =
 	"usage: gvtg-hook DOMAIN OPERATION SUB-OPERATION EXTRA < domain.xml\n"
 	"       gvtg-hook --self-test | --help | --version\n"
-	"libvirt runs this program as a qemu hook (see gvtg-hook(8)); use gvtgctl(8) by hand.\n";
+	"libvirt runs this program as a qemu hook (see gvtg-hook(8)); use gvtgctl(8) by hand.\n"
+	/* gvtgctl check reads this line from the executable: which configuration is in
+	 * effect when it is the registered hook */
+	"configuration: " GVTG_CONFIG_FILE "\n";
 
 static int drain(void)
 {

@@ -90,6 +90,14 @@ int gvtg_boot_start(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 	return r < 0 ? r : 0;
 }
 
+static bool listed(const struct gvtg_sleep_entry *v, size_t n, const char *uuid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].uuid, uuid))
+			return true;
+	return false;
+}
+
 int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 {
 	int lock = lock_take(ctx, cfg, GVTG_OP_BOOT, NULL, NULL);
@@ -102,6 +110,13 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		lock_drop(ctx, lock);
 		return r;
 	}
+	/* Between 'sleep pre' and 'post' the vGPUs of the sleep list are gone on purpose:
+	 * their records are what 'post' brings them back as (a damaged list: 'sleep' says). */
+	struct gvtg_sleep_entry *asleep = NULL;
+	size_t n_asleep = 0, n_bad;
+	int bad_line;
+	if (gvtg_sleep_list_read(ctx, &asleep, &n_asleep, &bad_line, &n_bad) < 0)
+		n_asleep = 0;
 	struct gvtg_removal rm[MAX_VGPUS];
 	size_t n_remove = 0;
 	int failed = 0, acted = 0;
@@ -112,6 +127,8 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		struct gvtg_device dev;
 		bool exists = gvtg_device_get(ctx, rec->uuid, &dev) >= 0;
 		gvtg_device_clear(exists ? &dev : NULL);
+		if (!exists && listed(asleep, n_asleep, rec->uuid))
+			continue;
 		if (!exists && (rec->remove_pending || rec->origin == GVTG_ORIGIN_BOOT) &&
 		    !gvtg_record_in_use(rec)) {
 			/* A pending removal that has finished, or a boot vGPU already gone. */
@@ -149,6 +166,7 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
 	}
 	gvtg_records_free(recs, n);
+	gvtg_sleep_entries_free(asleep, n_asleep);
 	if (acted == 0)
 		nothing(ctx, GVTG_OP_BOOT, "boot --stop: no boot vGPU to remove");
 	lock_drop(ctx, lock);
@@ -157,12 +175,28 @@ int gvtg_boot_stop(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 
 /* ---- sleep ----------------------------------------------------------------------------------- */
 
-static bool listed(const struct gvtg_sleep_entry *v, size_t n, const char *uuid)
+
+/* The sleep list, its damaged lines said (a warning; the list this run writes leaves them
+ * out) and skipped.  A list that cannot be read at all is an error, reported. */
+static int sleep_list_load(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v[i].uuid, uuid))
-			return true;
-	return false;
+	struct gvtg_diag d;
+	gvtg_diag_init(&d, GVTG_OP_SLEEP, NULL, NULL);
+	int bad_line;
+	size_t n_bad;
+	int r = gvtg_sleep_list_read(ctx, ret_v, ret_n, &bad_line, &n_bad);
+	if (r < 0) {
+		d.err = r == -EBADMSG ? EBADMSG : -r;
+		return report(ctx, &d, GVTG_CAUSE_SLEEP_LIST_DAMAGED, r);
+	}
+	if (n_bad) {
+		d.line = bad_line;
+		if (n_bad > 1)
+			snprintf(d.detail, sizeof(d.detail), "and %zu more line%s", n_bad - 1,
+				 n_bad > 2 ? "s" : "");
+		report(ctx, &d, GVTG_CAUSE_SLEEP_LINE_SKIPPED, 0);
+	}
+	return 0;
 }
 
 int gvtg_sleep_pre(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
@@ -176,12 +210,9 @@ int gvtg_sleep_pre(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 	size_t n_list = 0;
 	struct gvtg_record *recs = NULL;
 	size_t n_recs = 0;
-	int r = gvtg_sleep_list_read(ctx, &list, &n_list);
-	if (r < 0) {
-		d.err = r == -EBADMSG ? EBADMSG : -r;
-		r = report(ctx, &d, GVTG_CAUSE_SLEEP_LIST_DAMAGED, r);
+	int r = sleep_list_load(ctx, &list, &n_list);
+	if (r < 0)
 		goto out;
-	}
 	r = gvtg_records_sorted(ctx, GVTG_OP_SLEEP, &recs, &n_recs);
 	if (r < 0)
 		goto out;
@@ -267,10 +298,8 @@ int gvtg_sleep_post(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 		return lock;
 	struct gvtg_sleep_entry *list;
 	size_t n;
-	int r = gvtg_sleep_list_read(ctx, &list, &n);
+	int r = sleep_list_load(ctx, &list, &n);
 	if (r < 0) {
-		d.err = r == -EBADMSG ? EBADMSG : -r;
-		r = report(ctx, &d, GVTG_CAUSE_SLEEP_LIST_DAMAGED, r);
 		lock_drop(ctx, lock);
 		return r;
 	}

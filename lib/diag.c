@@ -155,6 +155,10 @@ static const struct gvtg_cause_row table[] = {
 	{ GVTG_CAUSE_SLEEP_LIST_DAMAGED, GVTG_DIAG_ERROR, "sleep-list-damaged",
 	  "the list /{state}/sleep of vGPUs removed for a suspend is unreadable: {strerror}",
 	  "Create the vGPUs it names with 'gvtgctl create', then delete the file" },
+	{ GVTG_CAUSE_SLEEP_LINE_SKIPPED, GVTG_DIAG_WARNING, "sleep-line-skipped",
+	  "line {line} of the list /{state}/sleep of vGPUs removed for a suspend is damaged"
+	  "{[ ({detail})]}: skipped, the other lines are handled",
+	  "If it named a vGPU that is missing now, create it again with 'gvtgctl create'" },
 	{ GVTG_CAUSE_CONFIG_ERROR, GVTG_DIAG_ERROR, "config-error",
 	  "{file}, line {line}: {what}",
 	  "Fix the file (see gvtg-hook.conf(5)); 'gvtgctl check' reports the same" },

@@ -373,7 +373,8 @@ struct gvtg_sleep_entry {
 /* Replace the list atomically; n == 0 deletes it. */
 int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v, size_t n);
 /* No list is an empty one (0 entries); -EBADMSG when the file is damaged. */
-int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n);
+int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n,
+			 int *ret_bad_line, size_t *ret_n_bad);
 void gvtg_sleep_entries_free(struct gvtg_sleep_entry *v, size_t n);
 
 /* ---- diagnosis (diag.c): every failure the project knows, in one table -------------- */
@@ -430,6 +431,7 @@ enum gvtg_cause {
 	GVTG_CAUSE_RECORD_WRITE,
 	GVTG_CAUSE_STATE_UNREADABLE,
 	GVTG_CAUSE_SLEEP_LIST_DAMAGED,
+	GVTG_CAUSE_SLEEP_LINE_SKIPPED,  /* one line of the list damaged: the rest is handled */
 	GVTG_CAUSE_CONFIG_ERROR,        /* file, line, what */
 	GVTG_CAUSE_CONFIG_UNREADABLE,   /* release and reconnect go on with the defaults */
 	GVTG_CAUSE_XML_ERROR,           /* line and what is wrong, in our words */

@@ -336,36 +336,47 @@ int gvtg_sleep_list_write(struct gvtg_ctx *ctx, const struct gvtg_sleep_entry *v
 	return commit_memstream(ctx, path, f, &buf, &len);
 }
 
-int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n)
+/* A line that is not "UUID PARENT TYPE" (cut short by a crash, edited by hand) is
+ * skipped and counted, the first one's number in ret_bad_line: one damaged line must not
+ * keep every later 'pre' and 'post' from the other vGPUs.  Callers say which was skipped;
+ * the next list written leaves it out. */
+int gvtg_sleep_list_read(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v, size_t *ret_n,
+			 int *ret_bad_line, size_t *ret_n_bad)
 {
 	_cleanup_free_ char *path = sleep_list_path();
 	_cleanup_free_ char *text = NULL;
+	*ret_v = NULL;
+	*ret_n = 0;
+	*ret_bad_line = 0;
+	*ret_n_bad = 0;
 	if (!path)
 		return -ENOMEM;
 	int r = gvtg_io_read_state(ctx, path, SLEEP_LIST_MAX, &text);
-	if (r == -ENOENT) {
-		*ret_v = NULL;
-		*ret_n = 0;
+	if (r == -ENOENT)
 		return 0;
-	}
 	if (r < 0)
 		return r == -EFBIG ? -EBADMSG : r;
 
 	struct gvtg_sleep_entry *v = NULL;
 	size_t n = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (line[0] == '#')
+	int lineno = 0;
+	for (char *line = text, *next; line && *line; line = next) {
+		lineno++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (line[0] == '#' || line[0] == '\0')
 			continue;
 		char *f[3], *fs = NULL;
 		size_t k = 0;
 		for (char *t = strtok_r(line, " ", &fs); t && k < 3; t = strtok_r(NULL, " ", &fs))
 			f[k++] = t;
 		struct gvtg_sleep_entry e = { 0 };
-		if (k != 3 || gvtg_uuid_normalize(f[0], e.uuid) < 0 || !gvtg_name_is_valid(f[1]) ||
-		    !gvtg_name_is_valid(f[2])) {
-			gvtg_sleep_entries_free(v, n);
-			return -EBADMSG;
+		if (k != 3 || strtok_r(NULL, " ", &fs) || gvtg_uuid_normalize(f[0], e.uuid) < 0 ||
+		    !gvtg_name_is_valid(f[1]) || !gvtg_name_is_valid(f[2])) {
+			if ((*ret_n_bad)++ == 0)
+				*ret_bad_line = lineno;
+			continue;
 		}
 		struct gvtg_sleep_entry *nv = realloc(v, (n + 1) * sizeof(*v));
 		if (!nv || !(e.parent = strdup(f[1])) || !(e.type = strdup(f[2]))) {

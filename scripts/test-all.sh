@@ -8,7 +8,7 @@
 #   4. the -Werror dev build with gcc and clang, and the static analysis
 #   5. the benchmarks (instruction counts checked against bench/expected.txt)
 #   6. the fuzzers, each for a bounded time
-#   7. packaging: install file list, .deb + lintian + dpkg, RPM and Arch builds, MAC policy
+#   7. staged installs (prefixes, layouts, uninstall); packaging: install file list, .deb + lintian + dpkg, RPM and Arch builds, MAC policy
 #   8. the README's main job (scripts/demo.sh) on an install in a scratch prefix
 # Suites that cannot run here (no root, no FUSE, no qemu) are reported as skipped.
 set -euo pipefail
@@ -74,6 +74,8 @@ step "dev build, clang -Werror" bash -c "$(declare -f setup); \
 step "static analysis" scripts/lint.sh "$out/main"
 step "benchmarks" bench/run.sh --check --build "$out/main"
 step "fuzzers (${fuzz_seconds} s each)" fuzz/run.sh "$fuzz_seconds"
+step "staged installs, uninstall, prefixes (about 70 s)" \
+    must_run meson test -C "$out/main" --print-errorlogs --suite install
 step "packaging" contrib/ci-packaging.sh
 # The README's main job, installed into a scratch prefix so the host is left as it was.
 demo_prefix=$(mktemp -d /tmp/gvtg-demo-prefix-XXXXXX)

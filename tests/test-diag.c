@@ -524,11 +524,13 @@ START_TEST(state_and_config_causes)
 	both(GVTG_CAUSE_CONFIG_UNREADABLE, 1);
 	rmdir(path);
 
-	/* sleep list damaged: a FIFO is damaged too, never waited on */
+	/* a damaged line of the sleep list: named, skipped, the list rewritten without it */
 	config("[sleep]\nremove_idle = yes\n");
 	fakesys_write(fs, STATE "/sleep", "garbage\n");
 	ctl("sleep", "post");
-	expect_ctl(GVTG_CAUSE_SLEEP_LIST_DAMAGED, 1);
+	expect_ctl(GVTG_CAUSE_SLEEP_LINE_SKIPPED, 0);
+	ck_assert_ptr_nonnull(strstr(cres.err, "line 1 of the list "));
+	/* a list that cannot be read at all: a FIFO, never waited on */
 	fakesys_unlink(fs, STATE "/sleep");
 	snprintf(path, sizeof(path), "%s/" STATE "/sleep", fakesys_root(fs));
 	ck_assert_int_eq(mkfifo(path, 0600), 0);

@@ -72,6 +72,31 @@ ctl remove --force "$uuid" || fail "remove --force exited $?"
 [[ ! -e $root/run/gvtg-hook/$uuid ]] || fail "record of $uuid left after remove"
 [[ $(avail i915-GVTg_V5_1) == 1 ]] || fail "pool not given back after remove"
 
+# boot stopped by SIGTERM (systemd's time limit, systemctl stop): the run waits for the
+# lock this test holds, is told to stop, then creates its vGPU and removes it again.
+boot_uuid=b0070000-0000-4000-8000-000000000001
+printf '[hook]\nlock_timeout = 10\n[%s]\ntype = i915-GVTg_V5_4\nboot = yes\n' "$boot_uuid" \
+	>"$root/etc/gvtg-test.conf"
+mkdir -p "$root/run/gvtg-hook"
+exec 9>"$root/run/gvtg-hook/lock"
+flock 9
+"$gvtgctl" --root "$root" --config /etc/gvtg-test.conf boot >"$root/out" 2>"$root/err" &
+boot_pid=$!
+sleep 0.5
+kill -TERM "$boot_pid"
+sleep 0.3
+flock -u 9
+exec 9>&-
+rc=0
+# (its own bound: the lock_timeout above)
+wait "$boot_pid" || rc=$?
+[[ $rc == 1 ]] || fail "boot stopped by SIGTERM exited $rc, not 1"
+grep -q "^created boot vGPU $boot_uuid" "$root/out" || fail "boot made nothing before it stopped: $(cat "$root/out")"
+[[ ! -e $root/sys/bus/mdev/devices/$boot_uuid ]] || fail "$boot_uuid left after SIGTERM"
+[[ ! -e $root/run/gvtg-hook/$boot_uuid ]] || fail "record of $boot_uuid left after SIGTERM"
+grep -q 'stopped by SIGTERM: removed the 1 boot vGPU this run made' "$root/err" ||
+	fail "no word of the rollback on stderr: $(cat "$root/err")"
+
 if ((failures)); then
 	exit 1
 fi

@@ -875,6 +875,34 @@ START_TEST(check_hook_copied)
 }
 END_TEST
 
+/* The registered hook reads another installation's configuration (its usage text says
+ * which): a warning naming both; none when it is this gvtgctl's. */
+START_TEST(check_config_in_effect)
+{
+	good_host();
+	char p[512];
+	snprintf(p, sizeof(p), "%s%s", fakesys_root(fs), GVTG_HOOK_PATH);
+	static const char hook[] = "#!/bin/sh\n[ \"$1\" = --self-test ]\nexit $?\n"
+				   "usage: gvtg-hook DOMAIN OPERATION SUB-OPERATION EXTRA\n"
+				   "configuration: %s\n";
+	char text[512];
+	snprintf(text, sizeof(text), hook, "/opt/other/gvtg-hook.conf");
+	fakesys_write(fs, REL(GVTG_HOOK_PATH), text);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+	run("check", NULL);
+	assert_rc(0);
+	assert_out_has("WARN  the registered hook " GVTG_HOOK_PATH " reads /opt/other/gvtg-hook.conf, "
+		       "not " GVTG_CONFIG_FILE ": another installation's configuration is the one "
+		       "in effect: edit /opt/other/gvtg-hook.conf (the hook's), or uninstall the "
+		       "installation you do not use\n");
+	snprintf(text, sizeof(text), hook, GVTG_CONFIG_FILE);
+	fakesys_write(fs, REL(GVTG_HOOK_PATH), text);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+	run("check", NULL);
+	ck_assert_ptr_null(strstr(res.out, "in effect"));
+}
+END_TEST
+
 /* Run gvtgctl with its stdout on a pseudo-terminal; the output into res.out. */
 static void run_on_tty(const char *no_color, const char *arg)
 {
@@ -1553,6 +1581,41 @@ START_TEST(sleep_off_does_nothing)
 }
 END_TEST
 
+/* The sleep list's bookkeeping: a damaged line is named and skipped, the others come
+ * back; 'post' with remove_idle switched off still brings back a pending list; boot
+ * --stop between 'pre' and 'post' keeps the record of a boot vGPU removed for suspend. */
+START_TEST(sleep_list_bookkeeping)
+{
+	gvt_host_with_vgpus(); /* UA held by win10, UB manual and idle */
+	write_record(UC, "boot", NULL, NULL);
+	fakesys_write(fs, CONF, "[sleep]\nremove_idle = yes\n");
+	fakesys_write(fs, STATE "/sleep",
+		      UB " " GPU " " T4 "\n" "cut-short-line\n" UC " " GPU " " T8 "\n");
+	rm("sys/bus/mdev/devices/" UB);
+	rm(GPU_DIR "/" UB);
+	/* UB and UC are gone for suspend: boot --stop leaves UC's record to 'post' */
+	run("boot", "--stop", NULL);
+	assert_rc(0);
+	ck_assert(has_record(UC));
+	run("--config", "/" CONF, "sleep", "post", NULL);
+	assert_rc(0);
+	assert_err_has("line 2 of the list /" STATE "/sleep of vGPUs removed for a suspend is "
+		       "damaged: skipped, the other lines are handled");
+	ck_assert_str_eq(res.out, "created vGPU " UB " again after resume\n"
+				  "created vGPU " UC " again after resume\n");
+	ck_assert(!fakesys_exists(fs, STATE "/sleep"));
+	ck_assert_ptr_nonnull(strstr(file(STATE "/" UC), "origin=boot\n"));
+
+	/* remove_idle switched off between 'pre' and 'post': what 'pre' took comes back */
+	fakesys_write(fs, STATE "/sleep", UB " " GPU " " T4 "\n");
+	fakesys_write(fs, TYPES "/" T4 "/create", "");
+	run("sleep", "post", NULL);
+	assert_rc(0);
+	ck_assert_str_eq(res.out, "created vGPU " UB " again after resume\n");
+	ck_assert_str_eq(file(TYPES "/" T4 "/create"), UB);
+}
+END_TEST
+
 START_TEST(sleep_removes_and_recreates)
 {
 	gvt_host_with_vgpus(); /* UA held by win10, UB manual and idle */
@@ -1744,6 +1807,7 @@ static Suite *ctl_suite(void)
 	CASE("check", tcase_add_test(tc, check_good_host); tcase_add_test(tc, check_json);
 	     tcase_add_test(tc, check_summary_and_wrap); tcase_add_test(tc, check_hook_copied);
 	     tcase_add_test(tc, check_colour_on_terminal_only);
+	     tcase_add_test(tc, check_config_in_effect);
 	     tcase_add_loop_test(tc, check_broken_host, 0,
 				 (int)(sizeof(broken_hosts) / sizeof(broken_hosts[0])));)
 	CASE("xml", tcase_add_test(tc, xml_plain); tcase_add_test(tc, xml_displays);
@@ -1752,6 +1816,7 @@ static Suite *ctl_suite(void)
 	CASE("boot", tcase_add_test(tc, boot_creates_configured);
 	     tcase_add_test(tc, boot_stop_removes_idle); tcase_add_test(tc, sleep_off_does_nothing);
 	     tcase_add_test(tc, sleep_removes_and_recreates);
+	     tcase_add_test(tc, sleep_list_bookkeeping);
 	     tcase_add_test(tc, sleep_post_keeps_failures);)
 	CASE("usage", tcase_add_test(tc, usage_and_version); tcase_add_test(tc, help_details);
 	     tcase_add_loop_test(tc, command_help, 0,

@@ -127,9 +127,9 @@ apt_get() {
 		done
 	return "${PIPESTATUS[0]}"
 }
-# The system-sleep hook as the package installs it (found in the package: its place is
-# the packaging's business).
-sleep_hook() { dpkg -L gvtg-hook 2>/dev/null | grep '/system-sleep/' | head -n1; }
+# The suspend unit as the package installs it (found in the package: its place is the
+# packaging's business).
+sleep_unit() { dpkg -L gvtg-hook 2>/dev/null | grep '/gvtg-sleep\.service$' | head -n1; }
 config=/etc/gvtg-hook.conf
 
 BOOT_U=5f0d8d2e-0000-4000-8000-00000000b007
@@ -351,19 +351,21 @@ boot_vgpu_by_udev() {
 boot_vgpu_by_udev "boot vGPU"
 
 # ===================================================================== suspend =========
-# With the idle boot vGPU and a running vGPU domain: the sleep hook as systemd-sleep runs
-# it (pre), the kernel's freezer test, then post.
+# With the idle boot vGPU and a running vGPU domain: the suspend unit's commands (pre),
+# the kernel's freezer test, then post.  systemd runs the unit itself further down.
 stage "suspend"
 start vgpu1
 expect_true "vgpu1's QEMU holds its vGPU" qemu_holds vgpu1 "$V1"
-hook=$(sleep_hook)
-expect_true "the package installs a system-sleep hook ($hook)" test -x "$hook"
-sleep_env=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-	SYSTEMD_SLEEP_ACTION=suspend)
-out=$(timeout 60 "${sleep_env[@]}" "$hook" pre suspend 2>&1)
+unit=$(sleep_unit)
+expect_true "the package installs gvtg-sleep.service ($unit), wanted by sleep.target" \
+	test -f "$unit" -a -L "$(dirname "$unit")/sleep.target.wants/gvtg-sleep.service"
+sleep_env=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+read -r -a pre_cmd <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
+read -r -a post_cmd <<<"$(sed -n 's/^ExecStop=//p' "$unit")"
+out=$(timeout 60 "${sleep_env[@]}" "${pre_cmd[@]}" 2>&1)
 rc=$?
 show "sleep pre" "$out"
-expect "system-sleep hook 'pre suspend': exit status" 0 "$rc"
+expect "gvtg-sleep.service's ExecStart (${pre_cmd[*]}): exit status" 0 "$rc"
 expect_true "pre: the idle boot vGPU was removed" no_device "$BOOT_U"
 expect_true "pre: vgpu1's vGPU is untouched" qemu_holds vgpu1 "$V1"
 dmesg_before=$(dmesg | wc -l)
@@ -378,16 +380,17 @@ expect_true "every task froze (no 'refusing to freeze', no 'Freezing of tasks fa
 	test -z "$(grep -E 'refusing to freeze|Freezing of tasks failed|Freezing .* aborted' <<<"$freeze_log")"
 expect_true "the kernel froze and thawed user space" \
 	grep -q 'Restarting tasks' <<<"$freeze_log"
-out=$(timeout 60 "${sleep_env[@]}" "$hook" post suspend 2>&1)
+out=$(timeout 60 "${sleep_env[@]}" "${post_cmd[@]}" 2>&1)
 rc=$?
 show "sleep post" "$out"
-expect "system-sleep hook 'post suspend': exit status" 0 "$rc"
+expect "gvtg-sleep.service's ExecStop (${post_cmd[*]}): exit status" 0 "$rc"
 expect_true "post: the idle boot vGPU is back" wait_for 10 has_device "$BOOT_U"
 expect "post: it is mtty-1 again" mtty-1 "$(mdev_type_of "$BOOT_U")"
 expect_true "post: vgpu1's vGPU is untouched, its QEMU holds it" qemu_holds vgpu1 "$V1"
 expect "post: vgpu1 still runs" running "$(state vgpu1)"
 
-# The same through systemd: systemctl suspend runs the sleep hooks (pre, post) around the
+# The same through systemd: systemctl suspend starts gvtg-sleep.service before
+# sleep.target (pre) and stops it after the resume (post), in its sandbox, around the
 # kernel's suspend, stopped by pm_test after the freezer.  The idle boot vGPU is made anew
 # (kernfs gives the new directory another inode); vgpu1's is left alone.
 stage "systemctl suspend (pm_test=freezer)"
@@ -414,7 +417,14 @@ made_anew() {
 	wait_for 10 has_device "$BOOT_U" &&
 		[[ -n $1 && $(stat -c %i "/sys/bus/mdev/devices/$BOOT_U") != "$1" ]]
 }
-expect_true "the hooks removed the idle boot vGPU and made it again" made_anew "$ino"
+expect_true "gvtg-sleep.service removed the idle boot vGPU and made it again" made_anew "$ino"
+unit_log=$(journalctl -q -o cat --since "@$t0" -u gvtg-sleep.service 2>/dev/null)
+show "journalctl -u gvtg-sleep.service" "$unit_log"
+expect_true "its journal: removed for suspend, created again after resume" \
+	contains "$unit_log" "removed idle vGPU $BOOT_U for suspend" "created vGPU $BOOT_U again after resume"
+sleep_unit_inactive() { [[ $(systemctl is-active gvtg-sleep.service) == inactive ]]; }
+expect_true "gvtg-sleep.service is inactive again after the resume (within 10 s)" \
+	wait_for 10 sleep_unit_inactive
 expect_true "vgpu1's vGPU is untouched, its QEMU holds it" qemu_holds vgpu1 "$V1"
 expect "vgpu1 still runs" running "$(state vgpu1)"
 
@@ -424,6 +434,8 @@ out=$(apt_get remove gvtg-hook 2>&1)
 rc=$?
 show "apt remove" "$out"
 expect "apt-get remove gvtg-hook: exit status" 0 "$rc"
+expect_true "apt-get remove warns that vgpu1 holds a vGPU nothing will remove" \
+	contains "$out" "running domains hold vGPUs gvtg-hook made: vgpu1"
 expect "after remove: vgpu1 still runs" running "$(state vgpu1)"
 expect_true "after remove: vgpu1's QEMU still holds its vGPU" qemu_holds vgpu1 "$V1"
 expect_true "after remove: the hook's link is gone" \
@@ -447,14 +459,17 @@ while read -r kind path; do
 	[[ -e $path || -L $path ]] && left+="$path "
 done < <(package_paths)
 [[ -e $config ]] && left+="$config "
-[[ -e /run/gvtg-hook ]] && left+="/run/gvtg-hook "
-expect "after purge: none of the package's files, its configuration or its state is left" \
-	"" "$left"
-# Nor anything its maintainer scripts made: all that was written since boot is in the
-# overlay's upper layer (/mnt/upper) or on a tmpfs (/run, /dev/shm); this test's own
-# files aside.
-expect "after purge: no file named *gvtg* written since boot (but this test's)" "" \
-	"$(find /mnt/upper /run /dev/shm \( -path /mnt/upper/root -o -path /mnt/upper/mnt \) -prune -o \
+expect "after purge: none of the package's files or its configuration is left" "" "$left"
+# The records stay while they name a running domain: a reinstalled hook releases its vGPU.
+expect_true "purge says it keeps /run/gvtg-hook for vgpu1" \
+	contains "$out" "purge keeps /run/gvtg-hook: it records the vGPUs of running domains (vgpu1)"
+expect_true "after purge: vgpu1's record is kept" grep -qx domain_name=vgpu1 "/run/gvtg-hook/$V1"
+# Nor anything else its maintainer scripts made: all that was written since boot is in
+# the overlay's upper layer (/mnt/upper) or on a tmpfs (/run, /dev/shm); this test's own
+# files and the kept records aside.
+expect "after purge: no file named *gvtg* written since boot (but this test's and the records)" "" \
+	"$(find /mnt/upper /run /dev/shm \( -path /mnt/upper/root -o -path /mnt/upper/mnt -o \
+		-path /run/gvtg-hook \) -prune -o \
 		-name '*gvtg*' ! -name '*gvtg-host-*' ! -type c -print 2>/dev/null | tr '\n' ' ')"
 info "after purge, AppArmor profiles still loaded: $(grep -i gvtg /sys/kernel/security/apparmor/profiles | tr '\n' ' ')"
 expect "after purge: dpkg knows no gvtg-hook" "" \
@@ -481,13 +496,12 @@ reconnected() { grep -qx domain_name=vgpu1 "/run/gvtg-hook/$V1" 2>/dev/null; }
 expect_true "reconnect: the hook recorded vgpu1's vGPU again (within 30 s)" \
 	wait_for 30 reconnected
 show "journalctl -t gvtg-hook" "$(hook_journal "$t0")"
+expect_true "reconnect: the record kept across the purge still says the hook made it" \
+	grep -qx origin=created "/run/gvtg-hook/$V1"
 destroy vgpu1
-# Adopted at the reconnect, not created by this installation: it stays, for the admin.
-expect_true "after the destroy, the vGPU left from before the purge is still there" \
-	has_device "$V1"
-expect_true "gvtgctl list shows it" contains "$(timeout 60 gvtgctl list 2>&1)" "$V1"
-expect_true "gvtgctl remove removes it" timeout 60 gvtgctl remove "$V1"
-expect_true "no vGPU of vgpu1 left" wait_for 10 no_device "$V1"
+# The record kept across the purge: the reinstalled hook releases the vGPU as its own.
+expect_true "after the destroy, the reinstalled hook removed vgpu1's vGPU" \
+	wait_for 10 no_device "$V1"
 
 # The boot vGPU again, from the reinstalled package; it must go at shutdown.
 sed -i 's/^#remove_idle = no$/remove_idle = yes/' "$config"
