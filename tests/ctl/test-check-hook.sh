@@ -71,7 +71,7 @@ case $got in
 esac
 
 # copied as hooks/qemu: found as the hook
-rm -f "$root/$link" "$root/$HOOK_PATH"
+rm -f "$root/$link" "$root/$HOOK_PATH" "$root/${HOOK_PATH%/*}/gvtg-hook-core.so"
 cp "$hook" "$root/$HOOKS_DIR/qemu"
 hookcheck=$({ "$gvtgctl" --root "$root" check --json || true; } | jq -r '.checks[] | select(.id == "hook") | .check')
 [[ $hookcheck == "hook installed: $HOOKS_DIR/qemu" ]] || fail "the copy is not found as the hook: $hookcheck"
