@@ -7,7 +7,8 @@
 #   4. the -Werror dev build with gcc and clang, and the static analysis
 #   5. the benchmarks (instruction counts checked against bench/expected.txt)
 #   6. the fuzzers, each for a bounded time
-#   7. packaging: install file list, .deb + lintian + dpkg, RPM and Arch builds, MAC policy
+#   7. packaging: install file list, .deb + lintian + dpkg, RPM and Arch builds, MAC policy;
+#      the SELinux module loaded into a copy of Debian's policy store
 #   8. the README's main job (scripts/demo.sh) on an install in a scratch prefix
 # Suites that cannot run here (no root, no FUSE, no qemu) are reported as skipped.
 set -euo pipefail
@@ -72,6 +73,7 @@ step "static analysis" scripts/lint.sh "$out/main"
 step "benchmarks" bench/run.sh --check --build "$out/main"
 step "fuzzers (${fuzz_seconds} s each)" fuzz/run.sh "$fuzz_seconds"
 step "packaging" contrib/ci-packaging.sh
+step "SELinux module in a copy of Debian's policy store" contrib/ci-selinux.sh
 # The README's main job, installed into a scratch prefix so the host is left as it was.
 demo_prefix=$(mktemp -d /tmp/gvtg-demo-prefix-XXXXXX)
 step "README main job (demo)" bash -c "$(declare -f setup); \
