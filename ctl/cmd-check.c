@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check-mac.h"
+#include "check-selinux.h"
 #include "ctl.h"
 
 #ifndef GVTG_HOOKS_DIR
@@ -887,6 +888,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	check_hook(&rp, &hs);
 	check_hook_self_test(&rp, &hs);
 	check_mac(c, check_mac_report, &rp);
+	check_selinux(c, check_mac_report, &rp);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
 	ctl_check_mdevctl(c, report_line, &rp);
