@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite, as CI runs it (root on Debian 12, after scripts/install-deps.sh):
 #   1. build and the unit, simulated-host, admin-tool and hostile-input suites
-#   2. the same suites under valgrind, then with AddressSanitizer + UBSan
+#   2. the same suites under valgrind, then with AddressSanitizer + UBSan; the build and
+#      the unit, docs and simulated suites in a Debian 13 "trixie" chroot (cached)
 #   3. the real libvirt daemon (tier 1) and a real kernel in a VM (tier 2)
 #   4. the -Werror dev build with gcc and clang, and the static analysis
 #   5. the benchmarks (instruction counts checked against bench/expected.txt)
@@ -59,6 +60,8 @@ step "sanitizers (ASan + UBSan)" bash -c "$(declare -f setup); \
     setup '$out/asan' -Db_sanitize=address,undefined -Db_lundef=false && \
     meson compile -C '$out/asan' && \
     meson test -C '$out/asan' --print-errorlogs ${quick_suites[*]}"
+step "Debian 13 (trixie) chroot: build, unit, docs, simulated host" \
+    timeout 1500 scripts/test-release.sh trixie
 step "real libvirt daemon (tier 1)" \
     must_run meson test -C "$out/main" --print-errorlogs --suite libvirt
 step "real kernel in a VM (tier 2)" \
