@@ -456,7 +456,7 @@ static const struct rule *exec_rule(const struct profile *pf, const char *path,
 
 /* The canonical absolute path of path under the root (every symlink resolved, as the
  * kernel hands it to AppArmor). */
-static int resolve(struct ctl *c, const char *path, char *ret, size_t size)
+int mac_resolve(struct ctl *c, const char *path, char *ret, size_t size)
 {
 	int rootfd = gvtg_ctx_get_root_fd(c->ctx);
 	char todo[2 * PATH_MAX];
@@ -527,14 +527,14 @@ static bool is_executable(struct ctl *c, const char *path)
 {
 	char real[PATH_MAX];
 	struct stat st;
-	return resolve(c, path, real, sizeof(real)) == 0 &&
+	return mac_resolve(c, path, real, sizeof(real)) == 0 &&
 	       fstatat(gvtg_ctx_get_root_fd(c->ctx), real[1] ? real + 1 : ".", &st,
 	               AT_SYMLINK_NOFOLLOW) == 0 &&
 	       S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR);
 }
 
 /* The hooks libvirt runs: hooks/qemu and every executable file in hooks/qemu.d. */
-static size_t list_hooks(struct ctl *c, char hooks[][PATH_MAX], size_t max)
+size_t mac_list_hooks(struct ctl *c, char hooks[][PATH_MAX], size_t max)
 {
 	int rootfd = gvtg_ctx_get_root_fd(c->ctx);
 	size_t n = 0;
@@ -565,9 +565,7 @@ static size_t list_hooks(struct ctl *c, char hooks[][PATH_MAX], size_t max)
 	return n;
 }
 
-/* A daemon's AppArmor label: "libvirtd (enforce)", "unconfined"; or its SELinux context.
- * The pid from its pid file, else the first process of that name. */
-static int daemon_label(struct ctl *c, const char *name, long *ret_pid, char **ret_label)
+int mac_daemon_pid(struct ctl *c, const char *name, long *ret_pid)
 {
 	char path[64], *s = NULL;
 	long pid = 0;
@@ -598,9 +596,22 @@ static int daemon_label(struct ctl *c, const char *name, long *ret_pid, char **r
 	}
 	if (pid <= 0)
 		return -ESRCH;
+	*ret_pid = pid;
+	return 0;
+}
+
+/* A daemon's AppArmor label: "libvirtd (enforce)", "unconfined"; or its SELinux context
+ * (check-selinux.c judges those). */
+static int daemon_label(struct ctl *c, const char *name, long *ret_pid, char **ret_label)
+{
+	char path[64], *s = NULL;
+	long pid;
+	int r = mac_daemon_pid(c, name, &pid);
+	if (r < 0)
+		return r;
 	/* With several LSMs stacked, AppArmor's own file; else the common one. */
 	snprintf(path, sizeof(path), "proc/%ld/attr/apparmor/current", pid);
-	int r = ctl_read_file(c, path, &s);
+	r = ctl_read_file(c, path, &s);
 	if (r < 0) {
 		snprintf(path, sizeof(path), "proc/%ld/attr/current", pid);
 		r = ctl_read_file(c, path, &s);
@@ -646,18 +657,8 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 	/* Lines longer than these are cut: paths that long do not occur in hooks. */
 	char what[1024], fix[1024];
 	const char *mode = strstr(label, " (");
-	if (!mode) {
-		if (strcmp(label, "unconfined") && strchr(label, ':')) {
-			snprintf(what, sizeof(what),
-			         "%s (pid %ld) runs as SELinux context %s: the hook "
-			         "needs the gvtg_hook "
-			         "policy module",
-			         daemon, pid, label);
-			report(data, MAC_INFO, "see gvtg-hook(8), AppArmor and SELinux",
-			       what);
-		}
-		return; /* unconfined */
-	}
+	if (!mode)
+		return; /* unconfined, or an SELinux context: check-selinux.c */
 	char name[256];
 	snprintf(name, sizeof(name), "%.*s", (int)(mode - label), label);
 	bool enforce = !strncmp(mode, " (enforce)", 10);
@@ -678,10 +679,10 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 	parse_file(c, file, &pf, 0, 0);
 
 	char hooks[64][PATH_MAX];
-	size_t n = list_hooks(c, hooks, 64);
+	size_t n = mac_list_hooks(c, hooks, 64);
 	for (size_t i = 0; i < n; i++) {
 		char real[PATH_MAX];
-		if (resolve(c, hooks[i], real, sizeof(real)) < 0)
+		if (mac_resolve(c, hooks[i], real, sizeof(real)) < 0)
 			continue; /* a dangling link: check_hook reports it */
 		bool denied;
 		const struct rule *rl = exec_rule(&pf, real, &denied);

@@ -5,7 +5,9 @@
  */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct ctl;
 
@@ -30,3 +32,13 @@ void check_mac(struct ctl *c, mac_report_fn report, void *data);
 /* AppArmor's path globbing: '*' and '?' never match '/', '**' matches anything, '[...]'
  * a character class, '{a,b}' alternatives (nested).  Exposed for the tests' sake. */
 bool mac_glob_match(const char *pattern, const char *path);
+
+/* ---- shared with check-selinux.c ---- */
+
+/* The pid of the running daemon name (libvirtd, virtqemud): from /run/<name>.pid, else
+ * the first process of that name; -ESRCH when none runs. */
+int mac_daemon_pid(struct ctl *c, const char *name, long *ret_pid);
+/* The hooks libvirt runs: hooks/qemu and every executable file in hooks/qemu.d, sorted. */
+size_t mac_list_hooks(struct ctl *c, char hooks[][PATH_MAX], size_t max);
+/* The canonical absolute path of path under the root (every symlink resolved). */
+int mac_resolve(struct ctl *c, const char *path, char *ret, size_t size);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check-mac.h"
+#include "check-selinux.h"
 #include "ctl.h"
 
 #ifndef GVTG_HOOKS_DIR
@@ -873,6 +874,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	check_hook(&rp, &hs);
 	check_hook_self_test(&rp, &hs);
 	check_mac(c, check_mac_report, &rp);
+	check_selinux(c, check_mac_report, &rp);
 	check_daemon(&rp, &hs);
 	check_config(&rp);
 	check_config_in_effect(&rp, &hs);

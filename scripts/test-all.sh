@@ -3,12 +3,15 @@
 # The whole test suite, as CI runs it (root on Debian 12, after scripts/install-deps.sh):
 #   1. build and the unit, simulated-host, admin-tool and hostile-input suites, then the
 #      same with this tree installed where README's first command installs it
-#   2. the same suites under valgrind, then with AddressSanitizer + UBSan
+#   2. the same suites under valgrind, then with AddressSanitizer + UBSan; the build and
+#      the unit, docs and simulated suites in a Debian 13 "trixie" chroot (cached)
 #   3. the real libvirt daemon (tier 1) and a real kernel in a VM (tier 2)
 #   4. the -Werror dev build with gcc and clang, and the static analysis
 #   5. the benchmarks (instruction counts checked against bench/expected.txt)
 #   6. the fuzzers, each for a bounded time
-#   7. staged installs (prefixes, layouts, uninstall); packaging: install file list, .deb + lintian + dpkg, RPM and Arch builds, MAC policy
+#   7. staged installs (prefixes, layouts, uninstall); packaging: install file list, .deb +
+#      lintian + dpkg, RPM and Arch builds, MAC policy; the SELinux module loaded into a
+#      copy of Debian's policy store
 #   8. the README's main job (scripts/demo.sh) on an install in a scratch prefix
 # Suites that cannot run here (no root, no FUSE, no qemu) are reported as skipped.
 set -euo pipefail
@@ -61,6 +64,8 @@ step "sanitizers (ASan + UBSan)" bash -c "$(declare -f setup); \
     setup '$out/asan' -Db_sanitize=address,undefined -Db_lundef=false && \
     meson compile -C '$out/asan' && \
     meson test -C '$out/asan' --print-errorlogs ${quick_suites[*]}"
+step "Debian 13 (trixie) chroot: build, unit, docs, simulated host" \
+    timeout 1500 scripts/test-release.sh trixie
 step "real libvirt daemon (tier 1)" \
     must_run meson test -C "$out/main" --print-errorlogs --suite libvirt
 step "real kernel in a VM (tier 2)" \
@@ -77,6 +82,7 @@ step "fuzzers (${fuzz_seconds} s each)" fuzz/run.sh "$fuzz_seconds"
 step "staged installs, uninstall, prefixes (about 70 s)" \
     must_run meson test -C "$out/main" --print-errorlogs --suite install
 step "packaging" contrib/ci-packaging.sh
+step "SELinux module in a copy of Debian's policy store" contrib/ci-selinux.sh
 # The README's main job, installed into a scratch prefix so the host is left as it was.
 demo_prefix=$(mktemp -d /tmp/gvtg-demo-prefix-XXXXXX)
 step "README main job (demo)" bash -c "$(declare -f setup); \
