@@ -159,6 +159,11 @@ static const struct gvtg_cause_row table[] = {
 	{ GVTG_CAUSE_XML_ERROR, GVTG_DIAG_ERROR, "xml-error",
 	  "the XML is not well-formed: line {line}: {what}", FIX_XML },
 	{ GVTG_CAUSE_XML_INVALID, GVTG_DIAG_ERROR, "xml-invalid", "{what}", FIX_XML },
+	{ GVTG_CAUSE_RELEASE_BY_RECORDS, GVTG_DIAG_WARNING, "release-by-records",
+	  "its XML cannot be used ({reason}); the vGPUs that the ownership records name for "
+	  "it are released all the same",
+	  "Nothing is left to do for this stop; find what made the XML so before the next "
+	  "start ('virsh dumpxml {domain}')" },
 	{ GVTG_CAUSE_DOMAIN_NO_UUID, GVTG_DIAG_ERROR, "domain-no-uuid",
 	  "the domain XML has no <uuid>, so ownership cannot be recorded",
 	  "Give the domain a <uuid> (virsh edit)" },
@@ -541,6 +546,22 @@ void gvtg_diag_xml(struct gvtg_ctx *ctx, int r, const char *domain, struct gvtg_
 		cause = GVTG_CAUSE_INTERNAL;
 	}
 	gvtg_diag_report(ctx, &d, cause);
+	if (ret_diag)
+		*ret_diag = d;
+}
+
+void gvtg_diag_xml_release(struct gvtg_ctx *ctx, int r, const char *domain,
+			   struct gvtg_diag *ret_diag)
+{
+	/* Why the XML is refused: the refusal's own words, without its fix. */
+	struct gvtg_diag x;
+	gvtg_diag_xml(NULL, r, domain, &x);
+	struct gvtg_diag d;
+	gvtg_diag_init(&d, GVTG_OP_STOP, NULL, domain);
+	const struct gvtg_cause_row *row = gvtg_cause_row(x.cause);
+	struct out o = { d.detail, sizeof(d.detail), 0 };
+	expand(&o, &x, row->text, strlen(row->text));
+	gvtg_diag_report(ctx, &d, GVTG_CAUSE_RELEASE_BY_RECORDS);
 	if (ret_diag)
 		*ret_diag = d;
 }
