@@ -2,7 +2,8 @@
 /*
  * The diagnosis table: every failure cause the project knows, with its words and its fix,
  * and the one formatter both programs print through.  This is the only place where an
- * errno becomes words; the programs add only their prefix.
+ * errno becomes words; the programs add only their prefix.  No I/O: what a message
+ * suggests (a parent's types...) is handed in by the caller.
  *
  * Templates take the facts of a struct gvtg_diag by name: {uuid} {parent} {type}
  * {domain} {holder} {file} {line} {pid} {comm} {source} {types} {timeout} {timeout_s}
@@ -591,14 +592,13 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
+void gvtg_type_suggest(const struct gvtg_type *types, size_t n, const char *type, char *out,
 		       size_t size)
 {
-	struct gvtg_type *types;
-	size_t n, best = SIZE_MAX;
+	size_t best = SIZE_MAX;
 	bool tie = false;
 	out[0] = '\0';
-	if (!type || !parent || gvtg_types_list(ctx, parent, &types, &n) < 0)
+	if (!type)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const char *id = types[i].id;
@@ -621,5 +621,4 @@ void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *typ
 	/* Two as close: a guess would mislead. */
 	if (tie)
 		out[0] = '\0';
-	gvtg_types_free(types, n);
 }

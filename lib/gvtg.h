@@ -483,9 +483,9 @@ void gvtg_diag_xml(struct gvtg_ctx *ctx, int r, const char *domain,
  * the input's reader returned). */
 void gvtg_diag_xml_release(struct gvtg_ctx *ctx, int r, const char *domain,
 			   struct gvtg_diag *ret_diag);
-/* The closest type id to a mistyped one among the parent's types ("" when none):
- * "GVTg_V5_4" -> "i915-GVTg_V5_4". */
-void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
+/* The closest type id to a mistyped one among a parent's types (gvtg_types_list(): the
+ * caller reads them; "" when none is close): "GVTg_V5_4" -> "i915-GVTg_V5_4". */
+void gvtg_type_suggest(const struct gvtg_type *types, size_t n, const char *type, char *out,
 		       size_t size);
 
 /* ---- lifecycle (acquire.c, release.c, vgpu.c, boot.c): start, stop, by hand, boot, sleep */
