@@ -225,6 +225,8 @@ const struct gvtg_cause_row *gvtg_cause_row(enum gvtg_cause c)
 	return &table[GVTG_CAUSE_INTERNAL];
 }
 
+/* Tables of one-line cases, laid out by hand. */
+/* clang-format off */
 static const char *errno_name(int e)
 {
 	switch (e) {
@@ -276,6 +278,7 @@ static const char *op_template(enum gvtg_op op)
 	}
 	return "";
 }
+/* clang-format on */
 
 struct out {
 	char *buf;
