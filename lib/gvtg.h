@@ -495,7 +495,7 @@ void gvtg_type_suggest(const struct gvtg_type *types, size_t n, const char *type
  * (release_actions[]) maps each origin to an action.  Extension point: a new origin
  * (e.g. a vGPU defined in mdevctl, whose release stops it) is one enum value in
  * enum gvtg_origin, its name in state.c, one row in release_actions[] and, when it
- * comes with its own placement source, one resolution step in gvtg_placement_resolve().
+ * comes with its own placement source, one step in gvtg_placement_decide().
  */
 enum gvtg_release_action {
 	GVTG_RELEASE_ACTION_REMOVE,     /* remove the device and its record (or keep: config) */
