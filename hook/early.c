@@ -182,10 +182,10 @@ static bool scan_plain(const char *p, const char *end, bool *ret_mdev)
 
 /* Where the document's root starts, when it is the way libvirt writes one: optional
  * leading comments (our test and benchmark files have one), then <domain followed by a
- * space or '>'; and the document ends with </domain> (it was not cut short).  No XML
- * declaration (which could name another encoding) and no byte-order mark.  NULL
- * otherwise. */
-static const char *domain_start(const char *buf, const char *end)
+ * space or '>'; and, when whole, the document ends with </domain> (it was not cut
+ * short).  No XML declaration (which could name another encoding) and no byte-order
+ * mark.  NULL otherwise. */
+static const char *domain_start(const char *buf, const char *end, bool whole)
 {
 	const char *p = buf;
 	for (;;) {
@@ -202,6 +202,8 @@ static const char *domain_start(const char *buf, const char *end)
 	if (!starts(p, end, "<domain") || (size_t)(end - p) < 8 ||
 	    !(is_space(p[7]) || p[7] == '>'))
 		return NULL;
+	if (!whole)
+		return p;
 	const char *e = end;
 	while (e > p && is_space(e[-1]))
 		e--;
@@ -271,9 +273,9 @@ static bool uuid_after(const char *p, const char *end, char ret_uuid[37])
 	return true;
 }
 
-bool gvtg_hook_raw_domain_uuid(const char *xml, size_t len, char ret_uuid[37])
+bool gvtg_hook_raw_domain_uuid(const char *xml, size_t len, bool whole, char ret_uuid[37])
 {
-	const char *p = xml ? domain_start(xml, xml + len) : NULL;
+	const char *p = xml ? domain_start(xml, xml + len, whole) : NULL;
 	return p && uuid_after(p, xml + len, ret_uuid);
 }
 
@@ -426,7 +428,7 @@ bool gvtg_hook_nothing_to_do(enum hook_op op, const char *xml, size_t len)
 	if (op == HOOK_IGNORED)
 		return true;
 	const char *end = xml ? xml + len : NULL;
-	const char *root = xml ? domain_start(xml, end) : NULL;
+	const char *root = xml ? domain_start(xml, end, true) : NULL;
 	if (!root)
 		return false;
 	bool mdev;

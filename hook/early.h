@@ -22,9 +22,12 @@ bool gvtg_hook_nothing_to_do(enum hook_op op, const char *xml, size_t len);
 int gvtg_hook_read_input_into(int fd, char *first, size_t size, char **ret_buf,
 			      size_t *ret_len);
 
-/* Exported for the tests: the domain's <uuid> as libvirt writes it, lower-cased into
- * ret_uuid; false when it is absent or not certain. */
-bool gvtg_hook_raw_domain_uuid(const char *xml, size_t len, char ret_uuid[37]);
+/* The domain's <uuid> as libvirt writes it (right after <name>), lower-cased into
+ * ret_uuid; false when it is absent or not certain.  The one reader of the domain's UUID
+ * from raw bytes: for the early decision (whole: the document must end with </domain>)
+ * and for the core's release by records when the parser refuses the document (whole
+ * false for the head of one over the size bound).  The tests call it too. */
+bool gvtg_hook_raw_domain_uuid(const char *xml, size_t len, bool whole, char ret_uuid[37]);
 
 /* Exported for the tests: does any regular file in <root>/<runstatedir>/gvtg-hook
  * mention uuid?  true also when that cannot be told for sure. */

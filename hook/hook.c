@@ -7,7 +7,8 @@
  *
  *   prepare begin    gvtg_acquire(): every mdev vGPU of the domain, all or none
  *   release end      gvtg_release(): every record that names the domain's UUID, even
- *                    with an unreadable configuration (then with the defaults)
+ *                    with an unreadable configuration (then with the defaults), and
+ *                    even when the XML is refused (the UUID then from its raw bytes)
  *   reconnect begin  gvtg_reconnect(): restore missing records; always exit 0 (non-zero
  *                    kills the VM)
  */
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "early.h"
 #include "gvtg.h"
 #include "hook.h"
 
@@ -107,8 +109,10 @@ static struct gvtg_config *load_config(struct hook *h, enum hook_op op)
 	return cfg;
 }
 
-static int run_op(struct hook *h, enum hook_op op, struct gvtg_domain *dom)
+static int open_ctx(struct hook *h)
 {
+	if (h->ctx)
+		return 0;
 	const char *root = secure_getenv("GVTG_ROOT");
 	int r = gvtg_ctx_new(root, &h->ctx);
 	if (r < 0) {
@@ -117,6 +121,14 @@ static int run_op(struct hook *h, enum hook_op op, struct gvtg_domain *dom)
 	}
 	gvtg_ctx_set_log_fn(h->ctx, lib_log, h);
 	gvtg_ctx_set_report_fn(h->ctx, report, h);
+	return 0;
+}
+
+static int run_op(struct hook *h, enum hook_op op, struct gvtg_domain *dom)
+{
+	int r = open_ctx(h);
+	if (r < 0)
+		return r;
 
 	/* release end: records name the domain, whatever its XML still lists; most
 	 * domains have none, and then nothing is read or locked. */
@@ -144,6 +156,30 @@ static int run_op(struct hook *h, enum hook_op op, struct gvtg_domain *dom)
 	return r;
 }
 
+/* release end with a document the core refuses (r: what the reader or the parser said):
+ * the records that name the domain's UUID are the truth, and the UUID is read from the
+ * raw bytes as the executable reads it (early.c).  When records name it, one warning
+ * says why the XML was not used and they are released; without a UUID nothing can be
+ * released, and the refusal itself is said. */
+static void release_by_records(struct hook *h, const char *xml, size_t len, int r)
+{
+	struct gvtg_domain dom = { .name = (char *)h->domain_arg };
+	struct gvtg_diag d;
+	if (!gvtg_hook_raw_domain_uuid(xml, len, r != -EFBIG, dom.uuid)) {
+		gvtg_diag_xml(NULL, r, h->domain_arg, &d);
+		report(h, &d);
+		return;
+	}
+	if (open_ctx(h) >= 0 && gvtg_domain_has_records(h->ctx, dom.uuid)) {
+		gvtg_diag_xml_release(NULL, r, h->domain_arg, &d);
+		report(h, &d);
+		(void)run_op(h, HOOK_RELEASE, &dom); /* release end exits 0 */
+	}
+	gvtg_ctx_free(h->ctx);
+	h->ctx = NULL;
+	closelog();
+}
+
 int gvtg_hook_run(int argc, char **argv, const char *xml, size_t len, int read_error,
 		  FILE *err)
 {
@@ -162,6 +198,10 @@ int gvtg_hook_run(int argc, char **argv, const char *xml, size_t len, int read_e
 	openlog("gvtg-hook", LOG_PID, LOG_DAEMON);
 
 	int r = read_error;
+	if (r == -EFBIG && op == HOOK_RELEASE) {
+		release_by_records(&h, xml, len, r);
+		return 0;
+	}
 	if (r == -EFBIG) {
 		if (op == HOOK_PREPARE) {
 			char mib[16];
@@ -177,6 +217,10 @@ int gvtg_hook_run(int argc, char **argv, const char *xml, size_t len, int read_e
 
 	struct gvtg_domain *dom = NULL;
 	r = gvtg_domain_parse(xml, len, &dom);
+	if (r < 0 && op == HOOK_RELEASE) {
+		release_by_records(&h, xml, len, r);
+		return 0;
+	}
 	if (r < 0) {
 		/* After the start, a document libvirt sent is not ours to judge. */
 		if (op == HOOK_PREPARE || r != -EBADMSG) {

@@ -21,6 +21,23 @@ static void drain_rest(int fd)
 		;
 }
 
+/* -EFBIG, keeping the document's first GVTG_XML_HEAD bytes (NUL-terminated) in
+ * *ret_buf: release end still finds the domain's UUID there.  Takes buf. */
+static int too_large(char *buf, size_t len, char **ret_buf, size_t *ret_len)
+{
+	if (len > GVTG_XML_HEAD)
+		len = GVTG_XML_HEAD;
+	char *head = realloc(buf, len + 1);
+	if (!head) {
+		free(buf);
+		return -EFBIG;
+	}
+	head[len] = '\0';
+	*ret_buf = head;
+	*ret_len = len;
+	return -EFBIG;
+}
+
 /* Read into buf[len..cap) and on, growing the heap buffer buf (which may be NULL when
  * cap is 0).  Takes buf; on success *ret_buf is NUL-terminated. */
 static int read_heap(int fd, char *buf, size_t cap, size_t len, char **ret_buf,
@@ -29,11 +46,10 @@ static int read_heap(int fd, char *buf, size_t cap, size_t len, char **ret_buf,
 	for (;;) {
 		if (len == cap) {
 			if (cap > GVTG_XML_MAX) { /* read one byte past the limit */
-				/* Drain the rest so libvirt's writer is not left blocked, but keep
-				 * nothing: the answer is already "too large". */
+				/* Drain the rest so libvirt's writer is not left blocked; the
+				 * answer is "too large", with the head kept. */
 				drain_rest(fd);
-				free(buf);
-				return -EFBIG;
+				return too_large(buf, len, ret_buf, ret_len);
 			}
 			size_t ncap = cap ? cap * 2 : 64 * 1024;
 			if (ncap > GVTG_XML_MAX + 1)
@@ -60,10 +76,8 @@ static int read_heap(int fd, char *buf, size_t cap, size_t len, char **ret_buf,
 			break;
 		len += (size_t)n;
 	}
-	if (len > GVTG_XML_MAX) {
-		free(buf);
-		return -EFBIG;
-	}
+	if (len > GVTG_XML_MAX)
+		return too_large(buf, len, ret_buf, ret_len);
 	buf[len] = '\0';
 	*ret_buf = buf;
 	*ret_len = len;

@@ -199,6 +199,44 @@ static int sleep_list_load(struct gvtg_ctx *ctx, struct gvtg_sleep_entry **ret_v
 	return 0;
 }
 
+/* The idle vGPUs of recs that nothing holds, appended to list (room for n_recs more):
+ * their indexes in recs go to idx (at most MAX_VGPUS); returns how many. */
+static size_t add_idle(struct gvtg_ctx *ctx, struct gvtg_record *recs, size_t n_recs,
+		       struct gvtg_sleep_entry *list, size_t *n_list, size_t *idx)
+{
+	size_t n_remove = 0;
+	for (size_t i = 0; i < n_recs && n_remove < MAX_VGPUS; i++) {
+		struct gvtg_record *rec = &recs[i];
+		struct gvtg_device dev;
+		if (gvtg_record_in_use(rec) || rec->remove_pending || listed(list, *n_list, rec->uuid))
+			continue;
+		if (gvtg_device_get(ctx, rec->uuid, &dev) < 0)
+			continue;
+		bool placed = dev.parent && dev.type;
+		struct gvtg_diag dd;
+		gvtg_diag_init(&dd, GVTG_OP_SLEEP_REMOVE, rec->uuid, NULL);
+		/* A record that says idle is not enough: a QEMU started outside libvirt, or a
+		 * hot-plug libvirt runs no hook for, may hold the device. */
+		if (!placed || gvtg_check_not_held(ctx, &dd, rec->uuid) < 0) {
+			gvtg_device_clear(&dev);
+			continue;
+		}
+		struct gvtg_sleep_entry *e = &list[*n_list];
+		copy(e->uuid, sizeof(e->uuid), rec->uuid);
+		e->parent = strdup(dev.parent);
+		e->type = strdup(dev.type);
+		gvtg_device_clear(&dev);
+		if (!e->parent || !e->type) {
+			free(e->parent);
+			free(e->type);
+			break;
+		}
+		(*n_list)++;
+		idx[n_remove++] = i;
+	}
+	return n_remove;
+}
+
 int gvtg_sleep_pre(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 {
 	struct gvtg_diag d;
@@ -225,37 +263,9 @@ int gvtg_sleep_pre(struct gvtg_ctx *ctx, const struct gvtg_config *cfg)
 	list = nv;
 
 	/* Entries of an earlier 'pre' without its 'post' stay; add the idle vGPUs. */
-	size_t first_new = n_list, idx[MAX_VGPUS], n_remove = 0;
+	size_t first_new = n_list, idx[MAX_VGPUS];
+	size_t n_remove = add_idle(ctx, recs, n_recs, list, &n_list, idx);
 	int failed = 0;
-	for (size_t i = 0; i < n_recs && n_remove < MAX_VGPUS; i++) {
-		struct gvtg_record *rec = &recs[i];
-		struct gvtg_device dev;
-		if (gvtg_record_in_use(rec) || rec->remove_pending || listed(list, n_list, rec->uuid))
-			continue;
-		if (gvtg_device_get(ctx, rec->uuid, &dev) < 0)
-			continue;
-		bool placed = dev.parent && dev.type;
-		struct gvtg_diag dd;
-		gvtg_diag_init(&dd, GVTG_OP_SLEEP_REMOVE, rec->uuid, NULL);
-		/* A record that says idle is not enough: a QEMU started outside libvirt, or a
-		 * hot-plug libvirt runs no hook for, may hold the device. */
-		if (!placed || gvtg_check_not_held(ctx, &dd, rec->uuid) < 0) {
-			gvtg_device_clear(&dev);
-			continue;
-		}
-		struct gvtg_sleep_entry *e = &list[n_list];
-		copy(e->uuid, sizeof(e->uuid), rec->uuid);
-		e->parent = strdup(dev.parent);
-		e->type = strdup(dev.type);
-		gvtg_device_clear(&dev);
-		if (!e->parent || !e->type) {
-			free(e->parent);
-			free(e->type);
-			break;
-		}
-		n_list++;
-		idx[n_remove++] = i;
-	}
 
 	/* Remember first: whatever happens next, 'post' knows what to bring back. */
 	r = gvtg_sleep_list_write(ctx, list, n_list);

@@ -2,7 +2,8 @@
 /*
  * The diagnosis table: every failure cause the project knows, with its words and its fix,
  * and the one formatter both programs print through.  This is the only place where an
- * errno becomes words; the programs add only their prefix.
+ * errno becomes words; the programs add only their prefix.  No I/O: what a message
+ * suggests (a parent's types...) is handed in by the caller.
  *
  * Templates take the facts of a struct gvtg_diag by name: {uuid} {parent} {type}
  * {domain} {holder} {file} {line} {pid} {comm} {source} {types} {timeout} {timeout_s}
@@ -169,6 +170,11 @@ static const struct gvtg_cause_row table[] = {
 	{ GVTG_CAUSE_XML_ERROR, GVTG_DIAG_ERROR, "xml-error",
 	  "the XML is not well-formed: line {line}: {what}", FIX_XML },
 	{ GVTG_CAUSE_XML_INVALID, GVTG_DIAG_ERROR, "xml-invalid", "{what}", FIX_XML },
+	{ GVTG_CAUSE_RELEASE_BY_RECORDS, GVTG_DIAG_WARNING, "release-by-records",
+	  "its XML cannot be used ({reason}); the vGPUs that the ownership records name for "
+	  "it are released all the same",
+	  "Nothing is left to do for this stop; find what made the XML so before the next "
+	  "start ('virsh dumpxml {domain}')" },
 	{ GVTG_CAUSE_DOMAIN_NO_UUID, GVTG_DIAG_ERROR, "domain-no-uuid",
 	  "the domain XML has no <uuid>, so ownership cannot be recorded",
 	  "Give the domain a <uuid> (virsh edit)" },
@@ -229,6 +235,8 @@ const struct gvtg_cause_row *gvtg_cause_row(enum gvtg_cause c)
 	return &table[GVTG_CAUSE_INTERNAL];
 }
 
+/* Tables of one-line cases, laid out by hand. */
+/* clang-format off */
 static const char *errno_name(int e)
 {
 	switch (e) {
@@ -280,6 +288,7 @@ static const char *op_template(enum gvtg_op op)
 	}
 	return "";
 }
+/* clang-format on */
 
 #define GVTG_DIAG_LINE_MAX 2048
 
@@ -558,6 +567,22 @@ void gvtg_diag_xml(struct gvtg_ctx *ctx, int r, const char *domain, struct gvtg_
 		*ret_diag = d;
 }
 
+void gvtg_diag_xml_release(struct gvtg_ctx *ctx, int r, const char *domain,
+			   struct gvtg_diag *ret_diag)
+{
+	/* Why the XML is refused: the refusal's own words, without its fix. */
+	struct gvtg_diag x;
+	gvtg_diag_xml(NULL, r, domain, &x);
+	struct gvtg_diag d;
+	gvtg_diag_init(&d, GVTG_OP_STOP, NULL, domain);
+	const struct gvtg_cause_row *row = gvtg_cause_row(x.cause);
+	struct out o = { d.detail, sizeof(d.detail), 0 };
+	expand(&o, &x, row->text, strlen(row->text));
+	gvtg_diag_report(ctx, &d, GVTG_CAUSE_RELEASE_BY_RECORDS);
+	if (ret_diag)
+		*ret_diag = d;
+}
+
 /* ---- "did you mean" ---- */
 
 static size_t edit_distance(const char *a, const char *b)
@@ -583,14 +608,13 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
+void gvtg_type_suggest(const struct gvtg_type *types, size_t n, const char *type, char *out,
 		       size_t size)
 {
-	struct gvtg_type *types;
-	size_t n, best = SIZE_MAX;
+	size_t best = SIZE_MAX;
 	bool tie = false;
 	out[0] = '\0';
-	if (!type || !parent || gvtg_types_list(ctx, parent, &types, &n) < 0)
+	if (!type)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const char *id = types[i].id;
@@ -613,5 +637,4 @@ void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *typ
 	/* Two as close: a guess would mislead. */
 	if (tie)
 		out[0] = '\0';
-	gvtg_types_free(types, n);
 }

@@ -7,13 +7,27 @@
 
 /* ---- explaining placement and create failures --------------------------------------- */
 
+/* The nearest of parent's types to a mistyped one (diag.c words it; the types are read
+ * here). */
+static void suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
+		    size_t size)
+{
+	struct gvtg_type *types;
+	size_t n;
+	out[0] = '\0';
+	if (!parent || gvtg_types_list(ctx, parent, &types, &n) < 0)
+		return;
+	gvtg_type_suggest(types, n, type, out, size);
+	gvtg_types_free(types, n);
+}
+
 int gvtg_explain_type_unknown(struct gvtg_ctx *ctx, struct gvtg_diag *d, const char *parent,
 			      const char *type, enum gvtg_source type_source, bool by_hand)
 {
 	diag_place(d, parent, type);
 	diag_types(ctx, d, parent, false);
 	copy(d->source, sizeof(d->source), source_words(type_source, by_hand));
-	gvtg_type_suggest(ctx, parent, type, d->detail, sizeof(d->detail));
+	suggest(ctx, parent, type, d->detail, sizeof(d->detail));
 	return report(ctx, d, GVTG_CAUSE_TYPE_UNKNOWN, -ENOENT);
 }
 
@@ -38,7 +52,7 @@ static bool no_parent_has(struct gvtg_ctx *ctx, struct gvtg_diag *d, const char 
 		size_t pick = 0;
 		for (size_t i = 0; i < n; i++) {
 			char hint[GVTG_DIAG_NAME_MAX];
-			gvtg_type_suggest(ctx, parents[i], type, hint, sizeof(hint));
+			suggest(ctx, parents[i], type, hint, sizeof(hint));
 			if (hint[0]) {
 				pick = i;
 				break;

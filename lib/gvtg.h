@@ -436,6 +436,7 @@ enum gvtg_cause {
 	GVTG_CAUSE_CONFIG_UNREADABLE,   /* release and reconnect go on with the defaults */
 	GVTG_CAUSE_XML_ERROR,           /* line and what is wrong, in our words */
 	GVTG_CAUSE_XML_INVALID,         /* well-formed but not acceptable (our own words) */
+	GVTG_CAUSE_RELEASE_BY_RECORDS,  /* release end: the XML refused, released by records */
 	GVTG_CAUSE_DOMAIN_NO_UUID,
 	GVTG_CAUSE_INPUT_TOO_LARGE,
 	GVTG_CAUSE_INPUT_UNREADABLE,
@@ -542,9 +543,14 @@ void gvtg_diag_config(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, const
 /* gvtg_domain_parse() failed with r: the line and what is wrong, reworded. */
 void gvtg_diag_xml(struct gvtg_ctx *ctx, int r, const char *domain,
 		   struct gvtg_diag *ret_diag);
-/* The closest type id to a mistyped one among the parent's types ("" when none):
- * "GVTg_V5_4" -> "i915-GVTg_V5_4". */
-void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
+/* The same refusal at release end, which goes on by the records that name the domain's
+ * UUID: one warning that says why the XML is not used (r: what gvtg_domain_parse() or
+ * the input's reader returned). */
+void gvtg_diag_xml_release(struct gvtg_ctx *ctx, int r, const char *domain,
+			   struct gvtg_diag *ret_diag);
+/* The closest type id to a mistyped one among a parent's types (gvtg_types_list(): the
+ * caller reads them; "" when none is close): "GVTg_V5_4" -> "i915-GVTg_V5_4". */
+void gvtg_type_suggest(const struct gvtg_type *types, size_t n, const char *type, char *out,
 		       size_t size);
 
 /* ---- lifecycle (acquire.c, release.c, vgpu.c, boot.c): start, stop, by hand, boot, sleep */
@@ -554,7 +560,7 @@ void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *typ
  * (release_actions[]) maps each origin to an action.  Extension point: a new origin
  * (e.g. a vGPU defined in mdevctl, whose release stops it) is one enum value in
  * enum gvtg_origin, its name in state.c, one row in release_actions[] and, when it
- * comes with its own placement source, one resolution step in gvtg_placement_resolve().
+ * comes with its own placement source, one step in gvtg_placement_decide().
  */
 enum gvtg_release_action {
 	GVTG_RELEASE_ACTION_REMOVE,     /* remove the device and its record (or keep: config) */

@@ -43,6 +43,32 @@ bool gvtg_domain_has_records(struct gvtg_ctx *ctx, const char *domain_uuid)
 }
 
 
+/* What the XML lists but no record names for this domain: not ours, and said so. */
+static void say_not_ours(struct gvtg_ctx *ctx, const struct gvtg_domain *dom)
+{
+	for (size_t i = 0; i < dom->n_hostdevs; i++) {
+		struct gvtg_record rec;
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_RELEASE, dom->hostdevs[i].uuid, dom->name);
+		int r = gvtg_record_read(ctx, dom->hostdevs[i].uuid, &rec);
+		if (r == -ENOENT) {
+			snprintf(d.detail, sizeof(d.detail),
+				 "no ownership record, so domain '%s' did not get it from gvtg-hook",
+				 dom->name ? dom->name : "?");
+			report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
+		} else if (r >= 0) {
+			if (strcmp(rec.domain_uuid, dom->uuid) != 0 && gvtg_record_in_use(&rec)) {
+				snprintf(d.detail, sizeof(d.detail), "domain '%s' holds it",
+					 rec.domain_name ? rec.domain_name : rec.domain_uuid);
+				report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
+			}
+			gvtg_record_clear(&rec);
+		} else if (r == -EBADMSG) {
+			report(ctx, &d, GVTG_CAUSE_RECORD_DAMAGED, r);
+		}
+	}
+}
+
 int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 		 const struct gvtg_config *cfg)
 {
@@ -112,28 +138,7 @@ int gvtg_release(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 	gvtg_remove_vgpus(ctx, cfg, GVTG_OP_RELEASE, dom->name, rm, n_remove);
 	gvtg_records_free(recs, n);
 
-	/* What the XML lists but no record names for this domain: not ours. */
-	for (size_t i = 0; i < dom->n_hostdevs; i++) {
-		struct gvtg_record rec;
-		struct gvtg_diag d;
-		gvtg_diag_init(&d, GVTG_OP_RELEASE, dom->hostdevs[i].uuid, dom->name);
-		r = gvtg_record_read(ctx, dom->hostdevs[i].uuid, &rec);
-		if (r == -ENOENT) {
-			snprintf(d.detail, sizeof(d.detail),
-				 "no ownership record, so domain '%s' did not get it from gvtg-hook",
-				 dom->name ? dom->name : "?");
-			report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
-		} else if (r >= 0) {
-			if (strcmp(rec.domain_uuid, dom->uuid) != 0 && gvtg_record_in_use(&rec)) {
-				snprintf(d.detail, sizeof(d.detail), "domain '%s' holds it",
-					 rec.domain_name ? rec.domain_name : rec.domain_uuid);
-				report(ctx, &d, GVTG_CAUSE_DONE_LEFT_ALONE, 0);
-			}
-			gvtg_record_clear(&rec);
-		} else if (r == -EBADMSG) {
-			report(ctx, &d, GVTG_CAUSE_RECORD_DAMAGED, r);
-		}
-	}
+	say_not_ours(ctx, dom);
 	lock_drop(ctx, lock);
 	return acted;
 }

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Static analysis of lib/ and hook/: clang-tidy with the checks in .clang-tidy, using the
-# compile commands of a build directory, then cppcheck on the same files.  Exit 1 on any
-# finding.
+# compile commands of a build directory, then cppcheck on the same files; then the layout
+# of the lines a change touches (git clang-format).  Exit 1 on any finding.
 #
 # Usage: scripts/lint.sh [BUILD_DIR]   (default: build-dev, configured when missing)
 set -euo pipefail
@@ -44,5 +44,33 @@ if command -v cppcheck >/dev/null; then
 		--suppress=readdirCalled --suppress=varFuncNullUB \
 		--inline-suppr -D_GNU_SOURCE -Ilib -Ihook \
 		--include="$build/config.h" "${files[@]}" || status=1
+fi
+# The layout of the lines a change touches (.clang-format), against the base the change
+# is made on: GVTG_FORMAT_BASE, else the merge base with origin/main or main.  On the
+# base itself (a push to main, a fresh clone of one commit) only uncommitted lines are
+# looked at; with no git, no base or no git-clang-format the check is skipped.
+gcf=$(command -v git-clang-format-14 || command -v git-clang-format || true)
+if [[ -z $gcf ]]; then
+	echo "lint: git-clang-format not installed, layout check skipped" >&2
+elif ! git rev-parse --verify -q HEAD >/dev/null 2>&1; then
+	echo "lint: not a git checkout, layout check skipped" >&2
+else
+	base=
+	for ref in ${GVTG_FORMAT_BASE:-} origin/main main; do
+		base=$(git merge-base HEAD "$ref" 2>/dev/null) && break
+		base=
+	done
+	if [[ -z $base ]]; then
+		echo "lint: no base to compare with, layout check skipped" >&2
+	else
+		echo "lint: layout of the lines changed since ${base:0:12}" >&2
+		fmt=$("$gcf" --binary "$(command -v clang-format-14 || command -v clang-format)" \
+			--diff "$base" -- lib hook ctl fuzz bench 2>&1) || true
+		if grep -q '^diff ' <<<"$fmt"; then
+			echo "$fmt"
+			echo "lint: these changed lines differ from .clang-format: 'git clang-format $base' fixes them" >&2
+			status=1
+		fi
+	fi
 fi
 exit $status

@@ -574,6 +574,25 @@ START_TEST(input_causes)
 	fclose(f);
 	hook(p, "prepare");
 	expect_hook(GVTG_CAUSE_INPUT_TOO_LARGE, 1);
+	/* at release too, when not even its <uuid> can be read */
+	hook(p, "release");
+	expect_hook(GVTG_CAUSE_INPUT_TOO_LARGE, 0);
+
+	/* at release, a refused XML with a <uuid>: released by the records all the same */
+	char refused[8192];
+	size_t len = (size_t)snprintf(refused, sizeof(refused),
+				      "<domain><name>win10</name><uuid>11111111-2222-4333-8444-"
+				      "555555555501</uuid><metadata><x:m xmlns:x='urn:x'");
+	for (int i = 0; i < 257; i++)
+		len += (size_t)snprintf(refused + len, sizeof(refused) - len, " a%d='1'", i);
+	snprintf(refused + len, sizeof(refused) - len, "/></metadata></domain>");
+	fakesys_write(fs, "refused.xml", refused);
+	fakesys_write(fs, "run/gvtg-hook/" UA,
+		      "origin=adopted\ndomain_uuid=11111111-2222-4333-8444-555555555501\n");
+	snprintf(p, sizeof(p), "%s/refused.xml", fakesys_root(fs));
+	hook(p, "release");
+	expect_hook(GVTG_CAUSE_RELEASE_BY_RECORDS, 0);
+	ck_assert(!fakesys_exists(fs, "run/gvtg-hook/" UA)); /* dropped: released */
 
 	/* a root that cannot be opened */
 	char *argv[] = { "gvtg-hook", "win10", "prepare", "begin", "-", NULL };

@@ -160,11 +160,11 @@ END_TEST
 START_TEST(domain_uuid_only_where_libvirt_writes_it)
 {
 	char u[37];
-	ck_assert(gvtg_hook_raw_domain_uuid(plain, strlen(plain), u));
+	ck_assert(gvtg_hook_raw_domain_uuid(plain, strlen(plain), true, u));
 	ck_assert_str_eq(u, DOM_UUID);
 	static const char upper[] = "<domain a='>'><name>x</name><uuid>"
 				    "11111111-2222-4333-8444-55555555550A</uuid></domain>";
-	ck_assert(gvtg_hook_raw_domain_uuid(upper, strlen(upper), u));
+	ck_assert(gvtg_hook_raw_domain_uuid(upper, strlen(upper), true, u));
 	ck_assert_str_eq(u, "11111111-2222-4333-8444-55555555550a");
 	static const char *const unsure[] = {
 		"<domain><uuid>" DOM_UUID "</uuid><name>x</name></domain>",
@@ -177,8 +177,17 @@ START_TEST(domain_uuid_only_where_libvirt_writes_it)
 		"<domain><name>x</name><uuid>" DOM_UUID "</uuid>",
 	};
 	for (size_t i = 0; i < sizeof(unsure) / sizeof(unsure[0]); i++)
-		ck_assert_msg(!gvtg_hook_raw_domain_uuid(unsure[i], strlen(unsure[i]), u), "%zu",
-			      i);
+		ck_assert_msg(!gvtg_hook_raw_domain_uuid(unsure[i], strlen(unsure[i]), true, u),
+			      "%zu", i);
+	/* The head of a document cut short (kept from one over the size bound): the same
+	 * layout, without its end. */
+	static const char head[] = "<domain type='kvm'><name>x</name><uuid>" DOM_UUID
+				   "</uuid><devices><hostdev";
+	ck_assert(!gvtg_hook_raw_domain_uuid(head, strlen(head), true, u));
+	ck_assert(gvtg_hook_raw_domain_uuid(head, strlen(head), false, u));
+	ck_assert_str_eq(u, DOM_UUID);
+	ck_assert(!gvtg_hook_raw_domain_uuid(unsure[0], strlen(unsure[0]), false, u));
+	ck_assert(!gvtg_hook_raw_domain_uuid(head, 40, false, u));
 }
 END_TEST
 

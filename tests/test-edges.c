@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fakesys.h"
+#include "gvtg.h"
 #include "testutil.h"
 
 #define UA "4b20d080-1b54-4048-85b3-a6a62d165c01"
@@ -403,6 +404,68 @@ START_TEST(hot_unplugged_vgpus_are_released)
 }
 END_TEST
 
+/* A live XML the core refuses (a third-party metadata element with 257 attributes, as
+ * 'virsh metadata --live' can add; more than 64 mdev hostdevs; over the size bound): the
+ * records that name the domain's UUID are released all the same, and one line says
+ * why the XML was not used. */
+START_TEST(refused_xml_still_releases)
+{
+	config("[defaults]\ntype = " T4 "\n");
+	const char *w = domain("win10", DOM_W, 1, UA);
+	static const char head[] = "<domain type='kvm'><name>win10</name><uuid>" DOM_W "</uuid>";
+	static const char dev[] = "<hostdev mode='subsystem' type='mdev' model='vfio-pci'>"
+				  "<source><address uuid='%s'/></source></hostdev>";
+	size_t size = GVTG_XML_MAX + 4096;
+	char *xml = malloc(size);
+	ck_assert_ptr_nonnull(xml);
+	for (int kind = 0; kind < 3; kind++) {
+		hook(w, "win10", "prepare");
+		ck_assert_msg(res.status == 0, "%s", res.err);
+		kernel_made(T4, UA);
+		size_t k = (size_t)snprintf(xml, size, "%s", head);
+		if (kind == 0) {
+			k += (size_t)snprintf(xml + k, size - k, "<metadata><x:m xmlns:x='urn:x'");
+			for (int i = 0; i < 257; i++)
+				k += (size_t)snprintf(xml + k, size - k, " a%d='%d'", i, i);
+			k += (size_t)snprintf(xml + k, size - k, "/></metadata><devices>");
+			k += (size_t)snprintf(xml + k, size - k, dev, UA);
+		} else if (kind == 1) {
+			k += (size_t)snprintf(xml + k, size - k, "<devices>");
+			k += (size_t)snprintf(xml + k, size - k, dev, UA);
+			for (int i = 0; i < 64; i++) {
+				char u[40];
+				snprintf(u, sizeof(u), "4b20d080-1b54-4048-85b3-a6a62d1%05d", i);
+				k += (size_t)snprintf(xml + k, size - k, dev, u);
+			}
+		} else {
+			k += (size_t)snprintf(xml + k, size - k, "<description>");
+			memset(xml + k, 'x', GVTG_XML_MAX);
+			k += GVTG_XML_MAX;
+			k += (size_t)snprintf(xml + k, size - k, "</description><devices>");
+			k += (size_t)snprintf(xml + k, size - k, dev, UA);
+		}
+		snprintf(xml + k, size - k, "</devices></domain>");
+		ck_assert_int_eq(fakesys_write(fs, "live.xml", xml), 0);
+		char live[512];
+		snprintf(live, sizeof(live), "%s/live.xml", fakesys_root(fs));
+		hook(live, "win10", "release");
+		ck_assert_int_eq(res.status, 0);
+		ck_assert_str_eq(res.out, "");
+		ck_assert_msg(!strcmp(file(GVT "/" UA "/remove"), "1"), "kind %d: not removed: %s",
+			      kind, res.err);
+		ck_assert(!fakesys_exists(fs, STATE "/" UA));
+		ck_assert_int_eq(count_lines(res.err), 1);
+		assert_err_has("gvtg-hook: releasing the vGPUs of domain 'win10': its XML cannot be "
+			       "used (");
+		assert_err_has("); the vGPUs that the ownership records name for it are released "
+			       "all the same. Nothing is left to do for this stop");
+		fakesys_remove_device(fs, UA);
+		ck_assert_int_eq(fakesys_write(fs, TYPES T4 "/create", ""), 0);
+	}
+	free(xml);
+}
+END_TEST
+
 /* ---- 13.7: reconnect restores only a missing record ------------------------------- */
 
 START_TEST(reconnect_keeps_a_damaged_record)
@@ -653,6 +716,7 @@ int main(void)
 	tcase_add_test(tc, unreadable_config_still_releases);
 	tcase_add_test(tc, fifo_record_never_hangs);
 	tcase_add_test(tc, hot_unplugged_vgpus_are_released);
+	tcase_add_test(tc, refused_xml_still_releases);
 	tcase_add_test(tc, reconnect_keeps_a_damaged_record);
 	tcase_add_test(tc, removal_bookkeeping);
 	tcase_add_test(tc, held_devices_are_left_alone);
