@@ -1,16 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The identity of one build of gvtg-hook, shared by the executable and its core module:
-# the version and a token drawn afresh every time this runs, which the build does when
-# any compiled part of either changes (its inputs are their static libraries).  Two
-# builds, or one build before and after a change, never share it: the executable loads
-# only the module of its own build (hook/main.c).
-# Usage: build-id.sh OUTPUT.c VERSION INPUT...
+# the version and a digest of the compiled code of both (its inputs are their static
+# libraries), made again whenever any of it changes.  A build before and after a change
+# never shares it, so the executable loads only the module of its own build
+# (hook/main.c); the same sources built the same way give the same identity, so package
+# builds stay reproducible.  SALT tells apart builds that must differ although their code
+# does not (the tests' module of another build); empty otherwise.
+# Usage: build-id.sh OUTPUT.c VERSION SALT INPUT...
 set -eu
 out=$1
 version=$2
-shift 2
-token=$({ head -c 32 /dev/urandom; cat "$@"; } | sha256sum | cut -c1-16)
+salt=$3
+shift 3
+token=$({ printf '%s\n' "$salt"; cat "$@"; } | sha256sum | cut -c1-16)
 tmp=$out.tmp
 cat >"$tmp" <<C
 /* SPDX-License-Identifier: MIT */
