@@ -51,7 +51,8 @@ int gvtg_ctx_get_root_fd(const struct gvtg_ctx *ctx);
 
 /* ---- UUIDs ---------------------------------------------------------------- */
 
-/* Parse any case, write the 36-character lower-case form plus NUL. */
+/* Parse any form libvirt takes (any case, dashes or none, see uuid.c), write the
+ * 36-character lower-case form plus NUL; -EINVAL for anything else. */
 int gvtg_uuid_normalize(const char *in, char ret_out[GVTG_UUID_STRLEN + 1]);
 int gvtg_uuid_generate(char ret_out[GVTG_UUID_STRLEN + 1]);
 
@@ -152,7 +153,8 @@ struct gvtg_domain {
 
 /* Parse untrusted XML from memory: no network, no entities, no DTD.  -EBADMSG when the
  * document is not well-formed or is not a <domain>; -EINVAL when an mdev hostdev has a
- * missing or invalid UUID; -EFBIG when larger than GVTG_XML_MAX. */
+ * missing or malformed UUID, or the domain has one and a malformed <uuid>; -EFBIG
+ * when larger than GVTG_XML_MAX. */
 int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_domain);
 struct gvtg_domain *gvtg_domain_free(struct gvtg_domain *d);
 /* The last parse error text (thread-local), for messages; never NULL. */
