@@ -91,7 +91,7 @@ static int parse(struct ctl *c, int argc, char **argv, bool attach, struct edit 
 	const char *connect = NULL, *uuid_arg = NULL;
 	int opt, exit_code;
 	while ((opt = ctl_next_option(c, argc, argv, "", attach ? attach_options : detach_options,
-				      NULL, &exit_code)) > 0) {
+				      &exit_code)) > 0) {
 		int r = ctl_vgpu_option(s, opt, optarg, parent, type);
 		if (r != -1) {
 			if (r != CTL_CONTINUE)
@@ -115,8 +115,11 @@ static int parse(struct ctl *c, int argc, char **argv, bool attach, struct edit 
 	if (optind < argc)
 		return ctl_usage_error("%s takes %s, not also '%s'", argv[0],
 				       attach ? "one DOMAIN" : "a DOMAIN and a UUID", argv[optind]);
-	if (uuid_arg && gvtg_uuid_normalize(uuid_arg, s->uuid) < 0)
-		return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)", uuid_arg);
+	if (uuid_arg) {
+		int r = ctl_parse_uuid(uuid_arg, s->uuid);
+		if (r != CTL_CONTINUE)
+			return r;
+	}
 	e->uri = edit_uri(connect);
 	snprintf(e->what, sizeof(e->what), attach ? "attaching a vGPU to %s" : "detaching a vGPU from %s",
 		 e->domain);
@@ -407,7 +410,7 @@ static int without_libvirt(const struct edit *e)
 
 #endif
 
-int cmd_attach(struct ctl *c, int argc, char **argv)
+static int cmd_attach(struct ctl *c, int argc, char **argv)
 {
 	struct edit e = { 0 };
 	struct ctl_vgpu_spec s = { .display = CTL_DISPLAY_OFF };
@@ -426,7 +429,7 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 #endif
 }
 
-int cmd_detach(struct ctl *c, int argc, char **argv)
+static int cmd_detach(struct ctl *c, int argc, char **argv)
 {
 	struct edit e = { 0 };
 	struct ctl_vgpu_spec s = { .display = CTL_DISPLAY_OFF };
@@ -442,3 +445,41 @@ int cmd_detach(struct ctl *c, int argc, char **argv)
 	return without_libvirt(&e);
 #endif
 }
+
+const struct ctl_command ctl_cmd_attach = {
+	.name = "attach",
+	.fn = cmd_attach,
+	.synopsis = "attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n"
+		"                  [--display=off|gtk|spice] [--ramfb] [--romfile PATH] [--dry-run]\n"
+		"                  [--connect URI]",
+	.summary = "give a defined domain a vGPU (edits its definition)",
+	.description =
+		"Add a vGPU to a domain's persistent definition through libvirt: the <hostdev>, the\n"
+		"metadata that pins its parent and type (resolved as the hook will resolve them),\n"
+		"and what the display needs. The hook creates the vGPU when the domain starts.",
+	.options =
+		"  --type TYPE       the vGPU type ('gvtgctl types'); needed when there are several\n"
+		"  --parent PARENT   the mdev parent; needed when several have the type\n"
+		"  --uuid UUID       the vGPU's UUID (default: a new one)\n"
+		"  --display=off     no display from the vGPU (default)\n"
+		"  --display=gtk     QEMU's GTK window shows the vGPU (OpenGL)\n"
+		"  --display=spice   SPICE with OpenGL shows the vGPU; replaces <graphics>/<video>\n"
+		"  --ramfb           also show the firmware and boot screens\n"
+		"  --romfile PATH    an option ROM for the vGPU (UEFI guests)\n"
+		"  --dry-run         print the resulting domain XML, change nothing\n"
+		"  --connect URI     libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
+		"                    qemu:///system)\n",
+};
+
+const struct ctl_command ctl_cmd_detach = {
+	.name = "detach",
+	.fn = cmd_detach,
+	.synopsis = "detach DOMAIN [UUID] [--dry-run] [--connect URI]",
+	.summary = "take a vGPU that attach added out of a domain",
+	.description =
+		"Remove exactly what 'gvtgctl attach' added for the vGPU UUID (the domain's only one\n"
+		"when left out), and put back what it replaced.",
+	.options = "  --dry-run         print the resulting domain XML, change nothing\n"
+		"  --connect URI     libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
+		"                    qemu:///system)\n",
+};

@@ -853,7 +853,7 @@ static void check_mac_report(void *data, enum mac_status status, const char *fix
 	report(data, "confinement", map[status], fix, "%s", what);
 }
 
-int cmd_check(struct ctl *c, int argc, char **argv)
+static int cmd_check(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
@@ -861,7 +861,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 		{ 0 },
 	};
 	int opt, exit_code;
-	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0)
+	while ((opt = ctl_next_option(c, argc, argv, "", options, &exit_code)) > 0)
 		if (opt == OPT_JSON)
 			c->json = true;
 	if (opt == 0)
@@ -909,3 +909,16 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	}
 	return ret;
 }
+
+const struct ctl_command ctl_cmd_check = {
+	.name = "check",
+	.fn = cmd_check,
+	.json = true,
+	.synopsis = "check [--json]",
+	.summary = "check this host's GVT-g prerequisites",
+	.description =
+		"Check every prerequisite of a GVT-g host, one line each (PASS, WARN, FAIL, INFO)\n"
+		"with the fix, and a summary line. Exit status 1 when a check fails.",
+	.options =
+		"  --json            one JSON object; every check has a stable \"id\"\n",
+};

@@ -132,38 +132,12 @@ void ctl_describe_parents(struct ctl *c, char *out, size_t size)
 		snprintf(out, size, "none");
 }
 
-void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t size)
-{
-	gvtg_types_summary(c->ctx, parent, 0, out, size);
-	if (!out[0])
-		snprintf(out, size, "none");
-}
-
 const char *ctl_source_string(enum gvtg_source s)
 {
 	/* The command line stands where the hook has the domain's metadata. */
 	if (s == GVTG_SOURCE_METADATA)
 		return "command line";
 	return gvtg_source_to_string(s);
-}
-
-int ctl_resolve(struct ctl *c, const char *uuid, const char *parent, const char *type,
-		struct gvtg_placement *ret_placement)
-{
-	/* The command line's choice takes the place of a domain's metadata, so the rules
-	 * after it are exactly the hook's; a failure is told in the table's words. */
-	struct gvtg_meta_device meta = { .parent = (char *)parent, .type = (char *)type };
-	struct gvtg_domain dom = { .meta = &meta, .n_meta = 1 };
-	snprintf(meta.uuid, sizeof(meta.uuid), "%s", uuid);
-	struct gvtg_placement p = { 0 };
-	int r = gvtg_placement_resolve(c->ctx, parent || type ? &dom : NULL, c->cfg, uuid, &p);
-	if (r >= 0) {
-		*ret_placement = p;
-		return 0;
-	}
-	gvtg_placement_explain(c->ctx, c->cfg, uuid, &p, r, parent, type);
-	gvtg_placement_clear(&p);
-	return r;
 }
 
 /* ---- tables ------------------------------------------------------------------------ */
