@@ -144,7 +144,8 @@ static const char *lv_error(void)
 struct session {
 	virConnectPtr conn;
 	virDomainPtr dom;
-	xmlDoc *doc;
+	xmlDoc *doc;            /* the definition with its secrets (the secure flag) */
+	xmlDoc *shown;          /* the same as any read-only client reads it */
 	char *name;             /* the domain's own name */
 	bool active;
 };
@@ -152,6 +153,7 @@ struct session {
 static void session_close(struct session *ss)
 {
 	xmlFreeDoc(ss->doc);
+	xmlFreeDoc(ss->shown);
 	free(ss->name);
 	if (ss->dom)
 		virDomainFree(ss->dom);
@@ -220,38 +222,45 @@ static int session_open(const struct edit *e, struct session *ss)
 	ss->active = virDomainIsActive(ss->dom) == 1;
 	const char *name = virDomainGetName(ss->dom);
 	ss->name = strdup(name ? name : e->domain);
-	char *xml = virDomainGetXMLDesc(ss->dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-	if (!xml || !ss->name) {
-		ctl_error("%s, %s: reading its definition: %s", e->what, e->domain,
-			  xml ? strerror(ENOMEM) : lv_error());
+	/* The daemon's own XML, but parsed as carefully as any input; with the secure
+	 * flag (what is defined again must keep its secrets) and without (to know which
+	 * attributes are secrets). */
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned flags = VIR_DOMAIN_XML_INACTIVE | (pass ? 0 : VIR_DOMAIN_XML_SECURE);
+		char *xml = virDomainGetXMLDesc(ss->dom, flags);
+		if (!xml || !ss->name) {
+			ctl_error("%s, %s: reading its definition: %s", e->what, e->domain,
+				  xml ? strerror(ENOMEM) : lv_error());
+			free(xml);
+			return -EIO;
+		}
+		xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL,
+					    XML_PARSE_NONET | XML_PARSE_NOBLANKS |
+						    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 		free(xml);
-		return -EIO;
-	}
-	/* The daemon's own XML, but parsed as carefully as any input. */
-	ss->doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-					XML_PARSE_NOWARNING);
-	free(xml);
-	if (!ss->doc) {
-		ctl_error("%s, %s: libvirt's XML of the domain does not parse", e->what, e->domain);
-		return -EBADMSG;
+		if (!doc) {
+			ctl_error("%s, %s: libvirt's XML of the domain does not parse", e->what,
+				  e->domain);
+			return -EBADMSG;
+		}
+		*(pass ? &ss->shown : &ss->doc) = doc;
 	}
 	return 0;
 }
 
-/* Print the result (--dry-run) or define it. */
+/* Print the result (--dry-run) or define it: the same bytes. */
 static int session_commit(const struct edit *e, struct session *ss)
 {
-	if (e->dry_run) {
-		ctl_domxml_print(stdout, xmlDocGetRootElement(ss->doc), false);
-		return fflush(stdout) == 0 ? 0 : -EIO;
-	}
-	xmlChar *buf = NULL;
 	int len = 0;
-	xmlDocDumpMemory(ss->doc, &buf, &len);
+	xmlChar *buf = ctl_domxml_text(ss->doc, &len);
 	if (!buf) {
 		ctl_error("%s, %s: %s", e->what, ss->name, strerror(ENOMEM));
 		return -ENOMEM;
+	}
+	if (e->dry_run) {
+		fwrite(buf, 1, (size_t)len, stdout);
+		xmlFree(buf);
+		return fflush(stdout) == 0 ? 0 : -EIO;
 	}
 	virDomainPtr d = virDomainDefineXML(ss->conn, (const char *)buf);
 	xmlFree(buf);
@@ -285,7 +294,12 @@ static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s, boo
 	if (session_open(e, &ss) < 0)
 		goto out;
 
-	int r = ctl_domxml_add(ss.doc, s, true);
+	char why[256] = "";
+	int r = ctl_domxml_add(ss.doc, s, ss.shown, why, sizeof(why));
+	if (r == -EPERM) {
+		ctl_error("%s, %s: %s", e->what, ss.name, why);
+		goto out;
+	}
 	if (r == -EEXIST) {
 		ctl_error("%s, %s: the domain already has the vGPU %s. 'gvtgctl detach %s %s' "
 			  "takes it out",
@@ -313,7 +327,7 @@ static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s, boo
 	xmlNode *root = shown ? xmlNewNode(NULL, (const xmlChar *)"domain") : NULL;
 	if (root) {
 		xmlDocSetRootElement(shown, root);
-		if (ctl_domxml_add(shown, s, false) >= 0)
+		if (ctl_domxml_add(shown, s, NULL, NULL, 0) >= 0)
 			for (xmlNode *k = root->children; k; k = k->next)
 				ctl_domxml_print(stdout, k, true);
 	}

@@ -103,7 +103,7 @@ static int cmd_xml(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	xmlDocSetRootElement(doc, root);
-	r = ctl_domxml_add(doc, &s, false);
+	r = ctl_domxml_add(doc, &s, NULL, NULL, 0);
 	if (r < 0) {
 		ctl_error("writing the XML of vGPU, %s: %s", s.uuid, strerror(-r));
 		goto out;
