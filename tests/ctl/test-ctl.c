@@ -591,8 +591,21 @@ START_TEST(create_refusals)
 	assert_rc(1);
 	assert_err_has("creating vGPU " UC ": domain 'win10' holds it");
 
+	/* the vGPU exists and a running domain's record holds it: that domain is named */
+	write_record(UB, "created", "win10", DOM_UUID);
+	run("create", "--type", T8, UB, NULL);
+	assert_rc(1);
+	assert_err_has("it exists already (0000:00:02.0 type i915-GVTg_V5_8) and domain 'win10' "
+		       "holds it. Choose another UUID, or leave it out to get a new one; this one "
+		       "stays with 'win10'");
+
+	/* any form libvirt takes; a malformed one is named as such */
+	run("create", "--type", T8, "BBBBBBBB22224222822222222222 2222", NULL);
+	assert_rc(1);
+	assert_err_has("creating vGPU " UB ": it exists already");
 	run("create", "--type", T8, "not-a-uuid", NULL);
 	assert_rc(2);
+	assert_err_has("'not-a-uuid' is a malformed UUID (32 hex digits, with or without dashes)");
 	run("create", "--type", "../x", NULL);
 	assert_rc(2);
 	run("create", UA, UB, NULL);
