@@ -199,7 +199,7 @@ DISPLAY_ATTR=off attach_cycle gtk --display=gtk
 
 # --dry-run prints the result and changes nothing
 if ctl attach "$DOM" --type i915-GVTg_V5_4 --uuid "$U" --dry-run >"$work/dry.out" 2>&1 &&
-	grep -q "<address uuid='$U'/>" "$work/dry.out" && head -n 1 "$work/dry.out" | grep -q "^<domain type=.qemu."; then
+	grep -q "<address uuid=.$U./>" "$work/dry.out" && head -n 1 "$work/dry.out" | grep -q "^<domain type=.qemu."; then
 	dump after-dry
 	if cmp -s "$work/before.xml" "$work/after-dry.xml"; then
 		ok "--dry-run prints the domain and changes nothing"
@@ -215,8 +215,8 @@ fi
 sdump() {
 	timeout 30 virsh -c "$URI" dumpxml --inactive --security-info "$DOM" >"$work/$1.xml"
 }
-sed -e "s|<graphics type='vnc' port='-1' autoport='yes'/>|<graphics type='vnc' port='-1' autoport='yes' passwd='s3cret'/>|" \
-	"$work/domain.xml" >"$work/domain-pw.xml"
+sed -e "s|<graphics type='vnc' port='-1' autoport='yes'|& passwd='s3cret'|" \
+	"$work/before.xml" >"$work/domain-pw.xml"
 timeout 30 virsh -c "$URI" define "$work/domain-pw.xml" >"$work/define-pw.out" 2>&1 ||
 	fail "virsh define (password): $(cat "$work/define-pw.out")"
 sdump pw-before
@@ -241,7 +241,7 @@ elif ctl attach "$DOM" --type i915-GVTg_V5_4 --uuid "$U" --display=spice >"$work
 else
 	fail "pw: attach --display=spice: $(cat "$work/pw.out")"
 fi
-timeout 30 virsh -c "$URI" define "$work/domain.xml" >/dev/null 2>&1 || fail "redefining the plain domain"
+timeout 30 virsh -c "$URI" define "$work/before.xml" >/dev/null 2>&1 || fail "redefining the plain domain"
 
 # refusals change nothing
 refused() {

@@ -852,6 +852,48 @@ START_TEST(check_summary_and_wrap)
 }
 END_TEST
 
+/* An Alder Lake iGPU cannot do GVT-g: the GVT-g-only checks are no failures with GVT-g
+ * fixes (no reboot for enable_gvt, no kvmgt), and the summary says what the host can
+ * use instead, which gvtg-hook does not manage. */
+START_TEST(check_gpu_without_gvt)
+{
+	good_host();
+	fakesys_write(fs, GPU_DIR "/device", "0x4680\n");
+	rm("sys/module/i915/parameters/enable_gvt");
+	rm("sys/module/kvmgt");
+	rm(TYPES);
+	run("check", NULL);
+	assert_rc(1);
+	assert_out_has("FAIL  Intel iGPU at 0000:00:02.0 (0x4680, Alder Lake): GVT-g is not "
+		       "supported on this generation; use SR-IOV\n");
+	assert_out_has("INFO  i915 has no enable_gvt parameter (i915 not loaded, or built "
+		       "without GVT-g) (needed only for GVT-g, which this GPU cannot do)\n");
+	assert_out_has("INFO  module kvmgt not loaded (needed only for GVT-g, which this GPU "
+		       "cannot do)\n");
+	assert_out_has("INFO  0000:00:02.0 offers no vGPU types (needed only for GVT-g, which "
+		       "this GPU cannot do)\n");
+	ck_assert_ptr_null(strstr(res.out, "enable_gvt=1"));
+	ck_assert_ptr_null(strstr(res.out, "modprobe kvmgt"));
+	/* one failure: the GPU itself */
+	ck_assert_ptr_null(strstr(strstr(res.out, "FAIL") + 4, "FAIL"));
+	assert_out_has(" failed, 3 for information: this GPU cannot do GVT-g; it can use SR-IOV "
+		       "virtual functions (with the xe driver, or the i915 SR-IOV module) or be "
+		       "passed whole to one VM (GVT-d), which gvtg-hook does not manage\n");
+
+	run("check", "--json", NULL);
+	struct json *j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_ptr_nonnull(strstr(json_str(j, "summary.instead"), "GVT-d"));
+	json_free(j);
+
+	/* an Ice Lake: GVT-d only */
+	fakesys_write(fs, GPU_DIR "/device", "0x8a52\n");
+	run("check", NULL);
+	assert_out_has(": this GPU cannot do GVT-g; it can be passed whole to one VM (GVT-d), "
+		       "which gvtg-hook does not manage\n");
+}
+END_TEST
+
 #define FIX_REINSTALL "reinstall gvtg-hook (meson install): its module belongs in " GVTG_HOOK_DIR
 
 /* The installed hook copied as the main hooks/qemu file (what older libvirt needs, and
@@ -1756,6 +1798,7 @@ static Suite *ctl_suite(void)
 	     tcase_add_test(tc, remove_manual); tcase_add_test(tc, remove_missing);)
 	CASE("check", tcase_add_test(tc, check_good_host); tcase_add_test(tc, check_json);
 	     tcase_add_test(tc, check_summary_and_wrap); tcase_add_test(tc, check_hook_copied);
+	     tcase_add_test(tc, check_gpu_without_gvt);
 	     tcase_add_test(tc, check_colour_on_terminal_only);
 	     tcase_add_loop_test(tc, check_broken_host, 0,
 				 (int)(sizeof(broken_hosts) / sizeof(broken_hosts[0])));)
