@@ -144,3 +144,8 @@ int gvtg_mdev_remove_many(struct gvtg_ctx *ctx, const char (*uuids)[GVTG_UUID_ST
 			  size_t n, int timeout_ms, int *ret_results);
 /* What a remove_timeout of 0 waits: the moment a removal nothing holds takes. */
 #define GVTG_REMOVE_GRACE_MS 500
+
+/* mdevctl.c: run mdevctl (argv[0]) bounded by timeout_ms, its last line into detail:
+ * 0, -EPROTO (a non-zero exit), -ETIMEDOUT (killed), -ENOENT/-EACCES (cannot run). */
+int gvtg_mdevctl_run(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, char *detail,
+		     size_t detail_size);

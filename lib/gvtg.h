@@ -622,6 +622,17 @@ int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definiti
 int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 			   const struct gvtg_config *cfg, const char *uuid, bool by_hand,
 			   struct gvtg_diag *d, struct gvtg_definition *ret_def);
+/* Write def (uuid, parent, type, autostart; no attrs) as a definition: `mdevctl define`
+ * when gvtg_mdevctl_find() gives one (bounded by timeout_ms, and the file checked after),
+ * else the file in mdevctl's format, atomically, with the directories mdevctl needs.
+ * The caller has checked that nothing else holds the UUID.  -errno; detail (may be NULL)
+ * says what failed (mdevctl's last line, the file). */
+int gvtg_definition_write(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+			  int timeout_ms, char *detail, size_t detail_size);
+/* Remove def's file (uuid, parent): `mdevctl undefine`, else unlink; an active vGPU
+ * stays active.  -errno; detail as above. */
+int gvtg_definition_delete(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+			   int timeout_ms, char *detail, size_t detail_size);
 /* Stop it: `mdevctl stop --uuid U`, or write 1 to its remove; the definition stays.
  * -ETIMEDOUT when still not gone after timeout_ms. */
 int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms, char *detail,

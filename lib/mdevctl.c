@@ -1102,3 +1102,10 @@ int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 	*ret_def = def;
 	return 1;
 }
+
+/* For the definition writer (define.c): the same bounded run. */
+int gvtg_mdevctl_run(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, char *detail,
+		     size_t detail_size)
+{
+	return run_bounded(ctx, argv, timeout_ms, detail, detail_size);
+}
