@@ -16,7 +16,7 @@
  * while a vGPU exists.  Only vGPUs with an ownership record that says no domain holds
  * them, and that no process has open, are removed: a vGPU without a record may belong to
  * a VM started outside the hook, and removing a vGPU QEMU holds blocks in the kernel.
- * The policy is the library's (lib/lifecycle.c); this file is the command line.
+ * The policy is the library's (lib/boot.c); this file is the command line.
  */
 #include <string.h>
 

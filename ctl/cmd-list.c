@@ -199,9 +199,12 @@ static int add_boot_rows(struct ctl *c, struct libscols_table *tb, const struct 
 			exists = !strcmp(devs[k].uuid, cd->uuid);
 		if (exists)
 			continue;
-		/* Where boot will put it: the hook's placement, else what is known. */
+		/* Where boot will put it: the library's placement, else what is known. */
 		struct gvtg_placement p = { 0 };
-		bool placed = gvtg_placement_resolve(c->ctx, NULL, c->cfg, cd->uuid, &p) >= 0;
+		struct gvtg_diag d;
+		gvtg_diag_init(&d, GVTG_OP_NONE, cd->uuid, NULL);
+		bool placed = gvtg_placement_decide(c->ctx, NULL, c->cfg, cd->uuid,
+						    GVTG_PLACE_QUIET, &d, &p, NULL) >= 0;
 		const char *parent = placed ? p.parent : cd->parent ? cd->parent : c->cfg->parent;
 		const char *type = placed ? p.type : cd->type ? cd->type : c->cfg->type;
 		int r = 0;

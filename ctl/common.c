@@ -2,7 +2,7 @@
 /*
  * What the commands share: messages (the diagnosis table's words after "gvtgctl: "),
  * the library context and the configuration, tables through libsmartcols, and reading
- * files under the root.  The lifecycle itself is the library's (lib/lifecycle.c).
+ * files under the root.  The lifecycle itself is the library's (lib/vgpu.c, lib/boot.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -163,8 +163,8 @@ void ctl_json_string(FILE *f, const char *s);
 
 /* ---- vGPU placement for xml and attach (place.c) ---------------------------------- */
 
-/* What a vGPU needs in a domain: the placement resolved as the hook will resolve it,
- * with the type checked on its parent.  Explains failures in the diagnosis table's
+/* What a vGPU needs in a domain: the library's placement (a definition, the command
+ * line, the configuration, automatic), with the type checked on its parent.  Explains failures in the diagnosis table's
  * words (the choices when ambiguous, a "did you mean" for a mistyped type); a UUID not
  * given by the admin (uuid_given false) stays out of them, domain (or NULL) is named. */
 int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,

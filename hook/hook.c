@@ -2,7 +2,7 @@
 /*
  * The libvirt qemu hook, the adapter between libvirt and the library's lifecycle:
  * argv, the domain XML read by main.c, exit codes, stderr and syslog.  The policy
- * (lib/lifecycle.c) and the words of every message (lib/diag.c) are the library's.
+ * (lib/acquire.c, lib/release.c) and the words of every message (lib/diag.c) are the library's.
  * main.c decides quickly whether an operation needs any of this.
  *
  *   prepare begin    gvtg_acquire(): every mdev vGPU of the domain, all or none

@@ -32,8 +32,8 @@ static const struct gvtg_cause_row table[] = {
 	  "Enable GVT-g (kernel options i915.enable_gvt=1 intel_iommu=on, module kvmgt) on a "
 	  "Broadwell to Comet Lake iGPU; 'gvtgctl check' shows what is missing" },
 	{ GVTG_CAUSE_PARENT_UNKNOWN, GVTG_DIAG_ERROR, "parent-not-registered",
-	  "mdev parent '{parent}'{[ (from the {source})]} is not registered: GVT-g is not "
-	  "enabled on it or the PCI address is wrong",
+	  "mdev parent '{parent}'{[ (from the {source}{[ {file}]})]} is not registered: GVT-g "
+	  "is not enabled on it or the PCI address is wrong",
 	  "Name a registered parent: {parents}" },
 	{ GVTG_CAUSE_PARENT_AMBIGUOUS, GVTG_DIAG_ERROR, "parent-ambiguous",
 	  "several mdev parents and none is chosen: {parents}", FIX_PLACEMENT("parent", "parent") },

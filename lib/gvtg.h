@@ -233,6 +233,33 @@ int gvtg_placement_resolve(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
 void gvtg_placement_clear(struct gvtg_placement *p);
 const char *gvtg_source_to_string(enum gvtg_source s);
 
+/*
+ * THE placement of a vGPU UUID, for every caller (the hook's start, boot, gvtgctl create,
+ * xml and attach): its mdevctl definition when it has one (gvtg_definition_find; the
+ * domain's metadata and the configuration's [<uuid>] section must agree with it,
+ * gvtg_definition_check; its parent must be registered), else gvtg_placement_resolve().
+ * dom may be NULL; by hand, the command line's choice stands in dom's metadata.
+ * Returns 1 placed by the definition (ret_def, when not NULL, filled: clear it), 0 by the
+ * policy, < 0 refused and reported through d (its op, uuid and domain set by the
+ * caller): definition-conflict, -two-parents and -damaged naming the file,
+ * parent-not-registered (for a definition: its file too), no-parent, parent-ambiguous,
+ * type-ambiguous, no-types, invalid-name, and with GVTG_PLACE_CHECK_TYPE type-not-found.
+ * ret_placement is always set (as far as it was resolved) and must be cleared.
+ */
+struct gvtg_diag;
+struct gvtg_definition;
+#define GVTG_PLACE_BY_HAND 1u    /* a command line stands where a domain has its metadata */
+#define GVTG_PLACE_CHECK_TYPE 2u /* and the type exists on the parent */
+#define GVTG_PLACE_QUIET 4u      /* nothing reported: the caller only looks */
+/* The vGPU exists and is compared with the placement: the policy's failures (nothing is
+ * asked, a named parent is gone) are no refusal and return 0 with what was asked; only
+ * a definition's own refusals are reported. */
+#define GVTG_PLACE_EXISTS 8u
+int gvtg_placement_decide(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
+			  const struct gvtg_config *cfg, const char *uuid, unsigned flags,
+			  struct gvtg_diag *d, struct gvtg_placement *ret_placement,
+			  struct gvtg_definition *ret_def);
+
 /* ---- ownership records and the lock (state.c) ----------------------------- */
 
 enum gvtg_origin {
@@ -457,16 +484,10 @@ void gvtg_diag_xml(struct gvtg_ctx *ctx, int r, const char *domain,
 void gvtg_type_suggest(struct gvtg_ctx *ctx, const char *parent, const char *type, char *out,
 		       size_t size);
 
-/* A failed gvtg_placement_resolve() (r, p as it returned them) for a vGPU placed by hand
- * (parent, type: the command line's, NULL when not given), reported in the table's words. */
-void gvtg_placement_explain(struct gvtg_ctx *ctx, const struct gvtg_config *cfg,
-			    const char *uuid, const struct gvtg_placement *p, int r,
-			    const char *parent, const char *type);
-
-/* ---- lifecycle (lifecycle.c): acquire, release, reconnect, by hand, boot, sleep ------- */
+/* ---- lifecycle (acquire.c, release.c, vgpu.c, boot.c): start, stop, by hand, boot, sleep */
 
 /*
- * How a vGPU came to exist decides what release does with it: ONE table in lifecycle.c
+ * How a vGPU came to exist decides what release does with it: ONE table in release.c
  * (release_actions[]) maps each origin to an action.  Extension point: a new origin
  * (e.g. a vGPU defined in mdevctl, whose release stops it) is one enum value in
  * enum gvtg_origin, its name in state.c, one row in release_actions[] and, when it
@@ -615,13 +636,6 @@ int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *de
  * the device is removed again (bounded by timeout_ms) and detail names the attr. */
 int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
 				int timeout_ms, char *detail, size_t detail_size);
-/* The lifecycle's step for a UUID that is not active: its definition, checked against
- * the domain's metadata (by_hand: the command line) and the configuration's [<uuid>]
- * section.  0: none; 1: ret_def filled; < 0: refused and reported through d
- * (definition-conflict, definition-two-parents, definition-damaged). */
-int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
-			   const struct gvtg_config *cfg, const char *uuid, bool by_hand,
-			   struct gvtg_diag *d, struct gvtg_definition *ret_def);
 /* Write def (uuid, parent, type, autostart; no attrs) as a definition: `mdevctl define`
  * when gvtg_mdevctl_find() gives one (bounded by timeout_ms, and the file checked after),
  * else the file in mdevctl's format, atomically, with the directories mdevctl needs.

@@ -1058,51 +1058,6 @@ int gvtg_definition_stop(struct gvtg_ctx *ctx, const char *uuid, int timeout_ms,
 	return r;
 }
 
-/* ---- the lifecycle's step: a definition speaks for its UUID ---------------------- */
-
-int gvtg_definition_lookup(struct gvtg_ctx *ctx, const struct gvtg_domain *dom,
-			   const struct gvtg_config *cfg, const char *uuid, bool by_hand,
-			   struct gvtg_diag *d, struct gvtg_definition *ret_def)
-{
-	struct gvtg_definition def = { 0 };
-	int r = gvtg_definition_find(ctx, uuid, &def);
-	if (r == -ENOENT)
-		return 0;
-	if (def.path)
-		snprintf(d->file, sizeof(d->file), "/%s", def.path);
-	if (r == -ENOTUNIQ) {
-		/* Both files, and so both parents: the first in {file}, the other in {detail}. */
-		snprintf(d->detail, sizeof(d->detail), "/%s/%s/%s", GVTG_DEFINITIONS_DIR,
-			 def.other_parent, def.uuid);
-		gvtg_definition_clear(&def);
-		gvtg_diag_report(ctx, d, GVTG_CAUSE_DEFINITION_TWO_PARENTS);
-		return r;
-	}
-	if (r < 0) {
-		snprintf(d->detail, sizeof(d->detail), "%s", r == -EBADMSG ? def.error : "cannot be read");
-		if (!d->file[0])
-			snprintf(d->file, sizeof(d->file), "/%s/*/%s", GVTG_DEFINITIONS_DIR, uuid);
-		gvtg_definition_clear(&def);
-		d->err = r == -EBADMSG ? 0 : -r;
-		gvtg_diag_report(ctx, d, GVTG_CAUSE_DEFINITION_DAMAGED);
-		return r;
-	}
-	struct gvtg_definition_conflict k;
-	if (gvtg_definition_check(&def, dom, cfg, &k) < 0) {
-		snprintf(d->parent, sizeof(d->parent), "%s", def.parent);
-		snprintf(d->type, sizeof(d->type), "%s", def.type);
-		snprintf(d->source, sizeof(d->source), "%s",
-			 by_hand && k.source == GVTG_SOURCE_METADATA ? "command line"
-								     : gvtg_source_to_string(k.source));
-		snprintf(d->detail, sizeof(d->detail), "%s %s", k.what, k.theirs);
-		gvtg_definition_clear(&def);
-		gvtg_diag_report(ctx, d, GVTG_CAUSE_DEFINITION_CONFLICT);
-		return -EEXIST;
-	}
-	*ret_def = def;
-	return 1;
-}
-
 /* For the definition writer (define.c): the same bounded run. */
 int gvtg_mdevctl_run(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, char *detail,
 		     size_t detail_size)

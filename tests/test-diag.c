@@ -617,7 +617,10 @@ START_TEST(module_missing)
 	ck_assert_int_eq(system(cmd), 0);
 	char *argv[] = { "qemu", "win10", "prepare", "begin", "-", NULL };
 	exec_prog(dst, argv, data_path("display-off.xml"), false, &hres);
-	if (hres.status == 0 && !hres.err[0]) {
+	/* An installed module is found where the hook was installed to: nothing to see
+	 * (whatever it then says: it is another build). */
+	if ((hres.status == 0 && !hres.err[0]) ||
+	    access(GVTG_HOOK_DIR "/gvtg-hook-core.so", F_OK) == 0) {
 		/* the module was found elsewhere (an installed copy): nothing to see */
 		seen[GVTG_CAUSE_MODULE_LOAD] = true;
 		return;

@@ -963,6 +963,78 @@ START_TEST(hook_precedence_table)
 }
 END_TEST
 
+/* A definition under a parent that is not registered (a wrong address, GVT-g off): the
+ * parent-not-registered words, naming the parent and the definition's file, from the
+ * hook and from gvtgctl; nothing written, nothing recorded. */
+START_TEST(definition_parent_not_registered)
+{
+	define("0000:00:03.0", U1, "{\"mdev_type\": \"i915-GVTg_V5_4\", \"start\": \"manual\"}");
+#define WORDS                                                                            \
+	"mdev parent '0000:00:03.0' (from the mdevctl definition /etc/mdevctl.d/0000:00:03.0/" \
+	U1 ") is not registered: GVT-g is not enabled on it or the PCI address is wrong. "   \
+	"Name a registered parent: " GPU "\n"
+	struct hook_result res = { 0 };
+	prepare(NULL, &res);
+	ck_assert_int_eq(res.status, 1);
+	ck_assert_str_eq(res.err, "gvtg-hook: creating vGPU " U1 " for domain 'd': " WORDS);
+	hook_result_free(&res);
+	struct ctl_result r = { 0 };
+	ctl_run(&r, "create", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": " WORDS);
+	ctl_result_clear(&r);
+	ctl_run(&r, "xml", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": " WORDS);
+	ctl_result_clear(&r);
+	char *create = fakesys_read(fs, "sys/devices/pci0000:00/" GPU
+					"/mdev_supported_types/i915-GVTg_V5_4/create");
+	ck_assert_str_eq(create, "");
+	free(create);
+	ck_assert(!fakesys_exists(fs, "run/gvtg-hook/" U1));
+#undef WORDS
+}
+END_TEST
+
+/* gvtgctl xml places a defined UUID as the hook does: the definition's parent and type on
+ * a parent with several types, and another type on the command line refused naming the
+ * file, as 'create' refuses it. */
+START_TEST(ctl_xml_follows_definition)
+{
+	define(GPU, U1, "{\"mdev_type\": \"i915-GVTg_V5_4\", \"start\": \"manual\"}");
+	struct ctl_result r = { 0 };
+	ctl_run(&r, "xml", U1, NULL);
+	ck_assert_msg(r.rc == 0, "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "<gvtg:device uuid='" U1 "' parent='" GPU
+					    "' type='i915-GVTg_V5_4'/>"));
+	ck_assert_str_eq(r.err, "");
+	ctl_result_clear(&r);
+	ctl_run(&r, "xml", "--type", "i915-GVTg_V5_4", U1, NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ctl_result_clear(&r);
+	ctl_run(&r, "xml", "--type", "i915-GVTg_V5_8", U1, NULL);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": the command line asks for type "
+				"i915-GVTg_V5_8, but its definition /etc/mdevctl.d/" GPU "/" U1
+				" gives " GPU " type i915-GVTg_V5_4. Say it in one place: change the "
+				"command line or the definition ('mdevctl modify --uuid " U1 "')\n");
+	ctl_result_clear(&r);
+	/* the metadata it printed is what the hook then starts */
+	struct hook_result res = { 0 };
+	fakesys_kernel_attach(fs);
+	prepare("parent='" GPU "' type='i915-GVTg_V5_4'", &res);
+	ck_assert_msg(res.status == 0, "%s", res.err);
+	struct gvtg_record rec;
+	ck_assert_int_eq(gvtg_record_read(ctx, U1, &rec), 0);
+	ck_assert_int_eq(rec.origin, GVTG_ORIGIN_DEFINED);
+	ck_assert_str_eq(rec.type, "i915-GVTg_V5_4");
+	gvtg_record_clear(&rec);
+	hook_result_free(&res);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mdevctl");
@@ -984,12 +1056,14 @@ static Suite *suite(void)
 	tcase_add_test(tc, start_stub_hangs);
 	tcase_add_test(tc, start_stub_missing);
 	tcase_add_test(tc, hook_precedence_table);
+	tcase_add_test(tc, definition_parent_not_registered);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("gvtgctl");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, ctl_list_defined);
 	tcase_add_test(tc, ctl_create_follows_definition);
+	tcase_add_test(tc, ctl_xml_follows_definition);
 	tcase_add_test(tc, ctl_create_two_parents);
 	tcase_add_test(tc, ctl_remove_auto_definition);
 	tcase_add_test(tc, ctl_check_neighbours);
