@@ -138,7 +138,8 @@ struct ctl_command {
 
 extern const struct ctl_command ctl_cmd_list, ctl_cmd_types, ctl_cmd_create,
 	ctl_cmd_remove, ctl_cmd_check, ctl_cmd_attach, ctl_cmd_detach,
-	ctl_cmd_xml, ctl_cmd_boot, ctl_cmd_sleep, ctl_cmd_help;
+	ctl_cmd_xml, ctl_cmd_define, ctl_cmd_undefine, ctl_cmd_boot, ctl_cmd_sleep,
+	ctl_cmd_help;
 
 const struct ctl_command *ctl_command_find(const char *name);
 /* The usage: every command with its summary, the global options. */
@@ -161,14 +162,15 @@ const char *ctl_did_you_mean(const char *word, const char *const *choices, size_
 /* A JSON string (NULL: null). */
 void ctl_json_string(FILE *f, const char *s);
 
-/* ---- vGPU placement for xml and attach (place.c) ---------------------------------- */
+/* ---- vGPU placement for xml, attach and define (place.c) ---------------------------------- */
 
 /* What a vGPU needs in a domain: the library's placement (a definition, the command
  * line, the configuration, automatic), with the type checked on its parent.  Explains failures in the diagnosis table's
  * words (the choices when ambiguous, a "did you mean" for a mistyped type); a UUID not
  * given by the admin (uuid_given false) stays out of them, domain (or NULL) is named. */
-int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,
-		   const char *parent, const char *type, struct gvtg_placement *ret_placement);
+int ctl_place_vgpu(struct ctl *c, enum gvtg_op op, const char *uuid, bool uuid_given,
+		   const char *domain, const char *parent, const char *type,
+		   struct gvtg_placement *ret_placement);
 
 /* ---- the display pieces and the domain edit (domxml.c) ---------------------------- */
 

@@ -268,6 +268,7 @@ static const char *op_template(enum gvtg_op op)
 	case GVTG_OP_CONFIG: return "reading the configuration{[ for domain '{domain}']}";
 	case GVTG_OP_READ_XML: return "reading the domain XML{[ of '{domain}']}";
 	case GVTG_OP_READ_STATE: return "reading the ownership records";
+	case GVTG_OP_DEFINE: return "defining {[vGPU {uuid}]}{?uuid:a vGPU}";
 	}
 	return "";
 }

@@ -431,6 +431,7 @@ enum gvtg_op {
 	GVTG_OP_CONFIG,
 	GVTG_OP_READ_XML,
 	GVTG_OP_READ_STATE,
+	GVTG_OP_DEFINE,         /* gvtgctl define */
 };
 
 #define GVTG_DIAG_NAME_MAX 130

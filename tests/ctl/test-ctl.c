@@ -1704,7 +1704,7 @@ START_TEST(help_details)
 	json_free(j);
 	run("--json", "create", NULL);
 	assert_rc(2);
-	assert_err_has("--json is for list, types and check, not create");
+	assert_err_has("--json is for list, types, check and define, not create");
 }
 END_TEST
 
