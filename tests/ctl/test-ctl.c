@@ -544,6 +544,64 @@ START_TEST(create_ambiguous)
 }
 END_TEST
 
+/* define: mdevctl's file, placed as create places it, nothing created; every holder of
+ * the UUID refused; undefine takes the file away. */
+START_TEST(define_and_undefine)
+{
+	fakesys_gvt_host(fs);
+	unsetenv("GVTG_MDEVCTL"); /* the file itself, as on a host without mdevctl */
+	run("define", "--type", T8, "AAAAAAAA11114111811111111111 1112", NULL);
+	assert_rc(0);
+	assert_out_has("Defined vGPU aaaaaaaa-1111-4111-8111-111111111112: parent 0000:00:02.0 "
+		       "(automatic), type " T8 " (command line), start manual, in "
+		       "/etc/mdevctl.d/0000:00:02.0/aaaaaaaa-1111-4111-8111-111111111112.\n");
+	ck_assert_str_eq(file("etc/mdevctl.d/0000:00:02.0/aaaaaaaa-1111-4111-8111-111111111112"),
+			 "{\n  \"mdev_type\": \"" T8 "\",\n  \"start\": \"manual\",\n  "
+			 "\"attrs\": []\n}\n");
+	ck_assert_str_eq(file(TYPES "/" T8 "/create"), "");
+	run("list", "--defined", "--json", NULL);
+	assert_out_has("\"uuid\": \"aaaaaaaa-1111-4111-8111-111111111112\"");
+
+	/* defined already, held by a record, active: refused, nothing written */
+	run("define", "--type", T4, "aaaaaaaa-1111-4111-8111-111111111112", NULL);
+	assert_rc(1);
+	assert_err_has("gvtgctl: defining vGPU aaaaaaaa-1111-4111-8111-111111111112: it is defined "
+		       "already in /etc/mdevctl.d/0000:00:02.0/aaaaaaaa-1111-4111-8111-111111111112 "
+		       "(0000:00:02.0 type " T8 ")");
+	write_record(UC, "manual", "win10", DOM_UUID);
+	run("define", "--type", T8, UC, NULL);
+	assert_rc(1);
+	assert_err_has("defining vGPU " UC ": domain 'win10' holds it");
+	ck_assert_int_eq(fakesys_add_device(fs, GPU, T8, UB), 0);
+	run("define", "--type", T8, UB, NULL);
+	assert_rc(1);
+	assert_err_has("defining vGPU " UB ": it exists already (0000:00:02.0 type " T8 ")");
+	run("define", "--type", "nope", NULL);
+	assert_rc(1);
+	assert_err_has("gvtgctl: defining a vGPU: parent 0000:00:02.0 has no type 'nope'");
+	run("define", "--type", T8, "not-a-uuid", NULL);
+	assert_rc(2);
+	assert_err_has("'not-a-uuid' is a malformed UUID");
+
+	/* --auto, and --json */
+	run("--json", "define", "--type", T4, "--auto", UA, NULL);
+	assert_rc(0);
+	assert_out_has("\"start\": \"auto\"");
+	assert_out_has("\"file\": \"/etc/mdevctl.d/0000:00:02.0/" UA "\"");
+
+	run("undefine", "aaaaaaaa-1111-4111-8111-111111111112", NULL);
+	assert_rc(0);
+	assert_out_has("Removed the definition /etc/mdevctl.d/0000:00:02.0/"
+		       "aaaaaaaa-1111-4111-8111-111111111112 of vGPU "
+		       "aaaaaaaa-1111-4111-8111-111111111112.\n");
+	ck_assert_ptr_null(fakesys_read(fs, "etc/mdevctl.d/0000:00:02.0/"
+					    "aaaaaaaa-1111-4111-8111-111111111112"));
+	run("undefine", "aaaaaaaa-1111-4111-8111-111111111112", NULL);
+	assert_rc(1);
+	assert_err_has("undefining vGPU aaaaaaaa-1111-4111-8111-111111111112: it has no definition");
+}
+END_TEST
+
 START_TEST(create_refusals)
 {
 	run("create", "--type", T4, UA, NULL);
@@ -1793,6 +1851,7 @@ static Suite *ctl_suite(void)
 	CASE("create", tcase_add_test(tc, create_named); tcase_add_test(tc, create_generated);
 	     tcase_add_test(tc, create_config_default); tcase_add_test(tc, create_ambiguous);
 	     tcase_add_test(tc, create_refusals); tcase_add_test(tc, create_bad_config);
+	     tcase_add_test(tc, define_and_undefine);
 	     tcase_add_test(tc, create_lock_held);)
 	CASE("remove", tcase_add_test(tc, remove_held_by_domain);
 	     tcase_add_test(tc, remove_manual); tcase_add_test(tc, remove_missing);)
