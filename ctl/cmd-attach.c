@@ -287,7 +287,8 @@ static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s, boo
 	xmlDoc *shown = NULL;
 	int ret = CTL_EXIT_FAILURE;
 
-	if (ctl_place_vgpu(c, GVTG_OP_CREATE, s->uuid, uuid_given, e->domain, parent, type, &p) < 0)
+	if (ctl_place_vgpu(c, GVTG_OP_ATTACH, s->uuid, uuid_given, e->domain, parent, type,
+			   &p) < 0)
 		return CTL_EXIT_FAILURE;
 	s->parent = p.parent;
 	s->type = p.type;

@@ -90,7 +90,7 @@ static int cmd_xml(struct ctl *c, int argc, char **argv)
 	/* Never a vGPU the hook would refuse: the metadata always names a parent and a
 	 * type this host has. */
 	struct gvtg_placement p = { 0 };
-	if (ctl_place_vgpu(c, GVTG_OP_CREATE, s.uuid, uuid_given, NULL, parent, type, &p) < 0)
+	if (ctl_place_vgpu(c, GVTG_OP_WRITE_XML, s.uuid, uuid_given, NULL, parent, type, &p) < 0)
 		return CTL_EXIT_FAILURE;
 	s.parent = p.parent;
 	s.type = p.type;

@@ -269,6 +269,8 @@ static const char *op_template(enum gvtg_op op)
 	case GVTG_OP_READ_XML: return "reading the domain XML{[ of '{domain}']}";
 	case GVTG_OP_READ_STATE: return "reading the ownership records";
 	case GVTG_OP_DEFINE: return "defining {[vGPU {uuid}]}{?uuid:a vGPU}";
+	case GVTG_OP_WRITE_XML: return "writing the domain XML of {[vGPU {uuid}]}{?uuid:a vGPU}";
+	case GVTG_OP_ATTACH: return "attaching {[vGPU {uuid}]}{?uuid:a vGPU}{[ to domain '{domain}']}";
 	}
 	return "";
 }

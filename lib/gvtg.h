@@ -432,6 +432,8 @@ enum gvtg_op {
 	GVTG_OP_READ_XML,
 	GVTG_OP_READ_STATE,
 	GVTG_OP_DEFINE,         /* gvtgctl define */
+	GVTG_OP_WRITE_XML,      /* gvtgctl xml */
+	GVTG_OP_ATTACH,         /* gvtgctl attach */
 };
 
 #define GVTG_DIAG_NAME_MAX 130

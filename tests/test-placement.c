@@ -230,11 +230,11 @@ static void metadata(struct outcome *o)
 		snprintf(o->type, sizeof(o->type), "%.*s", (int)strcspn(t + 6, "'\""), t + 6);
 }
 
-/* The refusal, as any caller words it: after "<program>: creating vGPU U[ for domain
- * 'd']: ", with the domain's metadata standing for the command line. */
+/* The refusal, as any caller words it: after "<program>: <what it does> vGPU U[ for
+ * domain 'd']: ", with the domain's metadata standing for the command line. */
 static void refusal(struct outcome *o)
 {
-	const char *s = strstr(o->err, "creating vGPU " U);
+	const char *s = strstr(o->err, "vGPU " U);
 	if (!s)
 		return;
 	s = strstr(s, ": ");

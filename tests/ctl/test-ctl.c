@@ -1517,18 +1517,18 @@ START_TEST(xml_refusals)
 	ck_assert_str_eq(res.out, "");
 	/* in the diagnosis table's words; the UUID gvtgctl made up is not named */
 	ck_assert_str_eq(res.err,
-			 "gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has several types and "
+			 "gvtgctl: writing the domain XML of vGPU " UA ": parent 0000:00:02.0 has several types and "
 			 "none is chosen: i915-GVTg_V5_1 (1920x1200, 1 left), i915-GVTg_V5_2 "
 			 "(1920x1200, 2 left), i915-GVTg_V5_4 (1920x1200, 2 left), i915-GVTg_V5_8 "
 			 "(1024x768, 2 left). Set type= in the domain metadata (gvtgctl xml), pass "
 			 "--type to gvtgctl, or set type= in " GVTG_CONFIG_FILE " [defaults]\n");
 	run("xml", NULL);
 	assert_rc(1);
-	assert_err_has("gvtgctl: creating a vGPU: parent 0000:00:02.0 has several types");
+	assert_err_has("gvtgctl: writing the domain XML of a vGPU: parent 0000:00:02.0 has several types");
 	run("xml", "--type", "GVTg_V5_4", UA, NULL);
 	assert_rc(1);
 	ck_assert_str_eq(res.out, "");
-	assert_err_has("gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has no type 'GVTg_V5_4' "
+	assert_err_has("gvtgctl: writing the domain XML of vGPU " UA ": parent 0000:00:02.0 has no type 'GVTg_V5_4' "
 		       "(from the command line). Did you mean 'i915-GVTg_V5_4'? Choose one of its "
 		       "types: ");
 	run("xml", "--type", "i915-GVTg_V5_3", "--parent", GPU, UA, NULL);
