@@ -1017,7 +1017,8 @@ START_TEST(ctl_xml_follows_definition)
 	ck_assert_int_eq(r.rc, 1);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_str_eq(r.err, "gvtgctl: writing the domain XML of vGPU " U1
-				": the command line asks for type i915-GVTg_V5_8, but its definition /etc/mdevctl.d/" GPU "/" U1
+				": the command line asks for type i915-GVTg_V5_8, but its definition "
+				"/etc/mdevctl.d/" GPU "/" U1
 				" gives " GPU " type i915-GVTg_V5_4. Say it in one place: change the "
 				"command line or the definition ('mdevctl modify --uuid " U1 "')\n");
 	ctl_result_clear(&r);
