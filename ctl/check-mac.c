@@ -761,6 +761,28 @@ static int kernel_may_exec(const char *label, const char *path, bool *ret_allowe
 #endif
 }
 
+/* The profile text's verdict on executing path: the rule that allows it (and the file
+ * it is in when that is not the profile's own, file), the deny rule, or no rule. */
+static int text_verdict(const struct profile *pf, const char *file, const char *path,
+			bool *ret_allowed, char *why, size_t size)
+{
+	bool denied;
+	const struct rule *rl = exec_rule(pf, path, &denied);
+	*ret_allowed = rl && !denied;
+	char in[PATH_MAX + 16] = "";
+	int k = 0;
+	if (rl && strcmp(rl->file, file) != 0)
+		k = snprintf(in, sizeof(in), " in /%s", rl->file);
+	if (k >= 0 && *ret_allowed)
+		k = snprintf(why, size, "rule '%s %s'%s", rl->path, rl->perms, in);
+	else if (k >= 0 && denied)
+		k = snprintf(why, size, "/%s denies it (rule 'deny %s %s'%s)", file, rl->path,
+			     rl->perms, in);
+	else if (k >= 0)
+		k = snprintf(why, size, "/%s has no exec rule for it", file);
+	return k < 0 ? -EINVAL : 0;
+}
+
 static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data,
                                  const char *daemon, long pid, const char *label)
 {
@@ -817,7 +839,7 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 			snprintf(shown, sizeof(shown), "%s", hooks[i]);
 		/* why it may (or may not) run the hook */
 		char why[PATH_MAX + 512];
-		bool allowed = false, denied = false;
+		bool allowed = false;
 		if (kernel) {
 			int r = kernel_may_exec(name, real, &allowed);
 			if (r < 0) {
@@ -830,23 +852,8 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 			}
 			snprintf(why, sizeof(why), "the loaded profile %s (asked the kernel)",
 				 allowed ? "allows it" : "does not allow it");
-		} else {
-			const struct rule *rl = exec_rule(&pf, real, &denied);
-			allowed = rl && !denied;
-			char in[PATH_MAX + 16] = "";
-			int k = 0;
-			if (rl && strcmp(rl->file, file) != 0)
-				k = snprintf(in, sizeof(in), " in /%s", rl->file);
-			if (k >= 0 && allowed)
-				k = snprintf(why, sizeof(why), "rule '%s %s'%s", rl->path, rl->perms,
-					     in);
-			else if (k >= 0 && denied)
-				k = snprintf(why, sizeof(why), "/%s denies it (rule 'deny %s %s'%s)",
-					     file, rl->path, rl->perms, in);
-			else if (k >= 0)
-				k = snprintf(why, sizeof(why), "/%s has no exec rule for it", file);
-			if (k < 0)
-				continue;
+		} else if (text_verdict(&pf, file, real, &allowed, why, sizeof(why)) < 0) {
+			continue;
 		}
 		if (allowed) {
 			if (snprintf(what, sizeof(what), "%s (AppArmor %s) may execute hook %s: %s",

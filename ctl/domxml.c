@@ -299,6 +299,56 @@ static int stash(xmlNode *devices, const xmlNode *shown_devices, xmlNode *keep, 
 	return r;
 }
 
+/* The display's pieces in devices: the domain's own <graphics> and <video> go (kept in
+ * v for detach when shown is given, without their secrets), SPICE's and a video of
+ * none come. */
+static int add_display(xmlNode *devices, xmlNode *v, const struct ctl_vgpu_spec *s,
+		       const xmlDoc *shown, char *why, size_t why_size)
+{
+	/* What the domain had is kept beside our device, for detach; its password
+	 * goes to the vGPU's SPICE display, where libvirt keeps it secret. */
+	char *pw = NULL;
+	if (shown) {
+		xmlNode *keep = add(v, v->ns, "replaced");
+		set(keep, "uuid", s->uuid);
+		xmlNode *sroot = xmlDocGetRootElement((xmlDoc *)shown);
+		int r = stash(devices, sroot ? child(sroot, "devices", NULL) : NULL, keep, &pw,
+			      why, why_size);
+		if (r >= 0 && pw && s->display != CTL_DISPLAY_SPICE) {
+			snprintf(why, why_size, "its <graphics> has a password, and a GTK "
+				 "display has no place to keep it. Use --display=spice, which "
+				 "keeps it, or remove the password first");
+			r = -EPERM;
+		}
+		if (r < 0) {
+			free(pw);
+			return r;
+		}
+	} else {
+		for (xmlNode *k = devices->children, *next; k; k = next) {
+			next = k->next;
+			if (is_elem(k, "graphics", NULL) || is_elem(k, "video", NULL)) {
+				xmlUnlinkNode(k);
+				xmlFreeNode(k);
+			}
+		}
+	}
+	if (s->display == CTL_DISPLAY_SPICE) {
+		xmlNode *g = xmlNewNode(NULL, C("graphics"));
+		set(g, "type", "spice");
+		if (pw)
+			set(g, "passwd", pw);
+		set(add(g, NULL, "listen"), "type", "none");
+		set(add(g, NULL, "gl"), "enable", "yes");
+		add_device(devices, g);
+	}
+	free(pw);
+	xmlNode *video = xmlNewNode(NULL, C("video"));
+	set(add(video, NULL, "model"), "type", "none");
+	add_device(devices, video);
+	return 0;
+}
+
 int ctl_domxml_add(xmlDoc *doc, const struct ctl_vgpu_spec *s, const xmlDoc *shown, char *why,
 		   size_t why_size)
 {
@@ -343,47 +393,9 @@ int ctl_domxml_add(xmlDoc *doc, const struct ctl_vgpu_spec *s, const xmlDoc *sho
 	add_device(devices, hd);
 
 	if (s->display != CTL_DISPLAY_OFF) {
-		/* What the domain had is kept beside our device, for detach; its password
-		 * goes to the vGPU's SPICE display, where libvirt keeps it secret. */
-		char *pw = NULL;
-		if (shown) {
-			xmlNode *keep = add(v, v->ns, "replaced");
-			set(keep, "uuid", s->uuid);
-			xmlNode *sroot = xmlDocGetRootElement((xmlDoc *)shown);
-			int r = stash(devices, sroot ? child(sroot, "devices", NULL) : NULL, keep, &pw,
-				      why, why_size);
-			if (r >= 0 && pw && s->display != CTL_DISPLAY_SPICE) {
-				snprintf(why, why_size, "its <graphics> has a password, and a GTK "
-					 "display has no place to keep it. Use --display=spice, which "
-					 "keeps it, or remove the password first");
-				r = -EPERM;
-			}
-			if (r < 0) {
-				free(pw);
-				return r;
-			}
-		} else {
-			for (xmlNode *k = devices->children, *next; k; k = next) {
-				next = k->next;
-				if (is_elem(k, "graphics", NULL) || is_elem(k, "video", NULL)) {
-					xmlUnlinkNode(k);
-					xmlFreeNode(k);
-				}
-			}
-		}
-		if (s->display == CTL_DISPLAY_SPICE) {
-			xmlNode *g = xmlNewNode(NULL, C("graphics"));
-			set(g, "type", "spice");
-			if (pw)
-				set(g, "passwd", pw);
-			set(add(g, NULL, "listen"), "type", "none");
-			set(add(g, NULL, "gl"), "enable", "yes");
-			add_device(devices, g);
-		}
-		free(pw);
-		xmlNode *video = xmlNewNode(NULL, C("video"));
-		set(add(video, NULL, "model"), "type", "none");
-		add_device(devices, video);
+		int r = add_display(devices, v, s, shown, why, why_size);
+		if (r < 0)
+			return r;
 	}
 
 	if (!needs_override(s))

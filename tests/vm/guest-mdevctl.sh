@@ -151,10 +151,12 @@ definitions_checks() {
 	stage "definitions checks done"
 }
 
-# gvtgctl define, then a client gvtg-hook did not write: virt-install --import --hostdev
-# NAME, NAME as 'virsh nodedev-list --cap mdev --inactive' prints it, defines a domain
-# that starts with the vGPU (the hook starts it from the definition) and stops without
-# it; the definition stays until gvtgctl undefine.
+# gvtgctl define, then a client gvtg-hook did not write: virt-install --import defines a
+# domain with the vGPU that starts with it (the hook starts it from the definition) and
+# stops without it; the definition stays until gvtgctl undefine.  virt-install 4.1 turns
+# '--hostdev NAME' (NAME as 'virsh nodedev-list --cap mdev --inactive' prints it) into a
+# hostdev only for GVT-g (i915-GVTg_V*), NVIDIA, vfio-ccw and vfio-ap types; for the
+# sample driver's mtty type here the same hostdev is given through its --xml.
 define_with_virt_install() {
 	local D=3c9e1d20-5b7a-4e2f-9d41-00000000def3 DOM_I=2b4d0000-0000-4000-8000-0000000def03
 	local img=/tmp/gvtg-vm-i.img node='' out i
@@ -187,10 +189,13 @@ define_with_virt_install() {
 	if out=$(timeout 120 virt-install --name vm-i --uuid "$DOM_I" --memory 64 --vcpus 1 \
 		--virt-type qemu --arch x86_64 --machine pc --osinfo generic --import \
 		--disk "path=$img,format=raw" --graphics none --console none --network none \
-		--controller usb,model=none --hostdev "$node" --noautoconsole --noreboot 2>&1); then
-		pass "virt-install --import --hostdev $node defines and starts vm-i"
+		--controller usb,model=none --noautoconsole --noreboot \
+		--xml ./devices/hostdev/@mode=subsystem --xml ./devices/hostdev/@type=mdev \
+		--xml ./devices/hostdev/@model=vfio-pci \
+		--xml "./devices/hostdev/source/address/@uuid=$D" 2>&1); then
+		pass "virt-install --import with the mdev hostdev of $D defines and starts vm-i"
 	else
-		fail "virt-install --hostdev $node: $out"
+		fail "virt-install: $out"
 		show_hook_log
 	fi
 	expect "vm-i runs" "running" "$(state vm-i)"
