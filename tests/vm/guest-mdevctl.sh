@@ -186,10 +186,11 @@ define_with_virt_install() {
 	fi
 	pass "virsh nodedev-list --cap mdev --inactive lists it: $node"
 	truncate -s 1M "$img"
+	# No --noreboot: with --import it would leave the domain defined but shut off.
 	if out=$(timeout 120 virt-install --name vm-i --uuid "$DOM_I" --memory 64 --vcpus 1 \
 		--virt-type qemu --arch x86_64 --machine pc --osinfo generic --import \
 		--disk "path=$img,format=raw" --graphics none --console none --network none \
-		--controller usb,model=none --noautoconsole --noreboot \
+		--controller usb,model=none --noautoconsole \
 		--xml ./devices/hostdev/@mode=subsystem --xml ./devices/hostdev/@type=mdev \
 		--xml ./devices/hostdev/@model=vfio-pci \
 		--xml "./devices/hostdev/source/address/@uuid=$D" 2>&1); then
