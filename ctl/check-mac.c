@@ -3,9 +3,14 @@
  * gvtgctl check, mandatory access control.  A stock Debian or Ubuntu host runs libvirtd
  * under the AppArmor profile /etc/apparmor.d/usr.sbin.libvirtd, which executes only a few
  * directories and judges the path a symlink resolves to: a hook anywhere else makes every
- * VM start fail.  This reads the daemon's label in /proc, the exec rules of its profile
- * (and the files it includes), and matches each installed hook with AppArmor's globbing.
- * Everything is read under gvtgctl's root, so the tests build a host on a fake tree.
+ * VM start fail.  This reads the daemon's label in /proc and, when its profile is loaded,
+ * asks the kernel (libapparmor's query interface) whether that label may execute each
+ * installed hook.  Only for a profile that is not loaded (or a fake root, or a gvtgctl
+ * built without libapparmor) is the profile text read: statements as apparmor_parser
+ * reads them (a rule ends at ',', over lines or several on one), the files it includes
+ * (local/ among them, named where a rule comes from), and AppArmor's globbing, a deny
+ * rule winning.  Everything else is read under gvtgctl's root, so the tests build a host
+ * on a fake tree.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +24,10 @@
 
 #include "check-mac.h"
 #include "ctl.h"
+
+#ifdef HAVE_LIBAPPARMOR
+#include <sys/apparmor.h>
+#endif
 
 #ifndef GVTG_HOOKS_DIR
 #define GVTG_HOOKS_DIR "/etc/libvirt/hooks"
@@ -157,6 +166,7 @@ struct rule {
 	char *path;
 	char *perms;
 	bool deny;
+	char *file;  /* the file it is in, relative to the root */
 };
 
 struct profile {
@@ -175,6 +185,7 @@ static void profile_free(struct profile *pf)
 	for (size_t i = 0; i < pf->n_rules; i++) {
 		free(pf->rules[i].path);
 		free(pf->rules[i].perms);
+		free(pf->rules[i].file);
 	}
 	free(pf->vars);
 	free(pf->rules);
@@ -290,14 +301,10 @@ static bool is_perms(const char *t)
 	return true;
 }
 
-/* A file rule "[audit] [deny] [owner] [file] PATH PERMS [-> TARGET]" (or PERMS PATH):
- * kept when it grants or denies exec. */
-static void add_rule(struct profile *pf, char *line)
+/* A file rule "[audit] [deny] [owner] [file] PATH PERMS [-> TARGET]" (or PERMS PATH),
+ * without its ',': kept when it grants or denies exec. */
+static void add_rule(struct profile *pf, char *line, const char *file)
 {
-	size_t n = strlen(line);
-	if (!n || line[n - 1] != ',')
-		return;
-	line[n - 1] = '\0';
 	char *tok[8];
 	int nt = 0;
 	for (char *save = NULL, *t = strtok_r(line, " \t", &save); t && nt < 8;
@@ -331,11 +338,16 @@ static void add_rule(struct profile *pf, char *line)
 	if (!nr)
 		return;
 	pf->rules = nr;
-	pf->rules[pf->n_rules].path = strdup(path);
-	pf->rules[pf->n_rules].perms = strdup(perms);
-	pf->rules[pf->n_rules].deny = deny;
-	if (pf->rules[pf->n_rules].path && pf->rules[pf->n_rules].perms)
+	struct rule *r = &pf->rules[pf->n_rules];
+	*r = (struct rule){ .path = strdup(path), .perms = strdup(perms), .deny = deny,
+			    .file = strdup(file) };
+	if (r->path && r->perms && r->file) {
 		pf->n_rules++;
+	} else {
+		free(r->path);
+		free(r->perms);
+		free(r->file);
+	}
 }
 
 static void parse_file(struct ctl *c, const char *path, struct profile *pf,
@@ -384,47 +396,107 @@ static void parse_include(struct ctl *c, char *line, struct profile *pf, int dep
 	closedir(d);
 }
 
-/* Rules count at depth 1: inside the file's first profile, not in its child profiles. */
+/* A profile file read as apparmor_parser reads it: include lines, variable lines, and
+ * statements that end at ',' (outside quotes, {alternatives} and (lists)), over lines
+ * or several on one, a block opening at a '{' on its own and closing at '}'.  Rules count
+ * at depth 1: inside the first profile, not in its child profiles or hats. */
+struct reader {
+	struct profile *pf;
+	const char *file;
+	int depth, nesting;
+	char stmt[MAX_EXPAND];
+	size_t len;
+	int alt, paren;     /* {alternatives} and (lists) open in stmt */
+	bool quoted;
+};
+
+static void statement_end(struct reader *rd)
+{
+	rd->stmt[rd->len] = '\0';
+	char *t = trim(rd->stmt);
+	if (rd->depth == 1 && *t)
+		add_rule(rd->pf, t, rd->file);
+	rd->len = 0;
+	rd->alt = rd->paren = 0;
+}
+
+static bool stmt_blank(const struct reader *rd)
+{
+	for (size_t i = 0; i < rd->len; i++)
+		if (rd->stmt[i] != ' ' && rd->stmt[i] != '\t')
+			return false;
+	return true;
+}
+
+static bool blank_before(const struct reader *rd)
+{
+	return rd->len == 0 || rd->stmt[rd->len - 1] == ' ' || rd->stmt[rd->len - 1] == '\t';
+}
+
+static void read_statements(struct reader *rd, const char *line)
+{
+	for (const char *p = line; *p; p++) {
+		char ch = *p;
+		if (ch == '"')
+			rd->quoted = !rd->quoted;
+		else if (rd->quoted)
+			;
+		else if (ch == '#')
+			break; /* a comment to the end of the line */
+		else if (ch == '(')
+			rd->paren++;
+		else if (ch == ')' && rd->paren > 0)
+			rd->paren--;
+		else if (ch == '{' && !rd->alt && !rd->paren && blank_before(rd) &&
+			 (!p[1] || p[1] == ' ' || p[1] == '\t')) {
+			rd->len = 0; /* a profile's or hat's head */
+			rd->depth++;
+			continue;
+		} else if (ch == '{') {
+			rd->alt++;
+		} else if (ch == '}' && rd->alt) {
+			rd->alt--;
+		} else if (ch == '}') {
+			rd->len = 0;
+			if (rd->depth > 0)
+				rd->depth--;
+			continue;
+		} else if (ch == ',' && !rd->alt && !rd->paren) {
+			statement_end(rd);
+			continue;
+		}
+		if (rd->len < sizeof(rd->stmt) - 2)
+			rd->stmt[rd->len++] = ch;
+	}
+	if (rd->len && rd->len < sizeof(rd->stmt) - 2)
+		rd->stmt[rd->len++] = ' ';
+}
+
 static void parse_file(struct ctl *c, const char *path, struct profile *pf,
                        int base_depth, int nesting)
 {
 	char *text = NULL;
 	if (ctl_read_file(c, path, &text) < 0)
 		return;
-	int depth = base_depth;
+	struct reader rd = { .pf = pf, .file = path, .depth = base_depth, .nesting = nesting };
 	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		char *line = trim(l);
-		if (!strncmp(line, "#include", 8)) {
-			parse_include(c, line, pf, depth, nesting);
+		bool at_start = stmt_blank(&rd);
+		if (!strncmp(line, "#include", 8) ||
+		    (at_start && !strncmp(line, "include", 7) && (line[7] == ' ' || line[7] == '\t'))) {
+			parse_include(c, line, pf, rd.depth, nesting);
 			continue;
 		}
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		line = trim(line);
-		if (!*line)
-			continue;
-		if (!strncmp(line, "include", 7) && (line[7] == ' ' || line[7] == '\t')) {
-			parse_include(c, line, pf, depth, nesting);
+		if (at_start && line[0] == '@' && line[1] == '{' && rd.depth == 0 &&
+		    strchr(line, '=')) {
+			char *hash = strchr(line, '#');
+			if (hash)
+				*hash = '\0';
+			add_var(pf, trim(line));
 			continue;
 		}
-		if (line[0] == '@' && line[1] == '{' && depth == 0) {
-			add_var(pf, line);
-			continue;
-		}
-		size_t n = strlen(line);
-		if (line[n - 1] == '{') {
-			depth++;
-			continue;
-		}
-		if (line[0] == '}') {
-			if (depth > 0)
-				depth--;
-			continue;
-		}
-		if (depth == 1)
-			add_rule(pf, line);
+		read_statements(&rd, line);
 	}
 	free(text);
 }
@@ -651,6 +723,77 @@ static void own_profile_file(char *buf, size_t size)
 			*p = '.';
 }
 
+/* Is profile name loaded in the kernel (securityfs under the root)? */
+static bool profile_loaded(struct ctl *c, const char *name)
+{
+	char *loaded = NULL;
+	if (ctl_read_file(c, "sys/kernel/security/apparmor/profiles", &loaded) < 0)
+		return false;
+	size_t n = strlen(name);
+	bool found = false;
+	for (char *save = NULL, *l = strtok_r(loaded, "\n", &save); l && !found;
+	     l = strtok_r(NULL, "\n", &save))
+		found = !strncmp(l, name, n) && !strncmp(l + n, " (", 2);
+	free(loaded);
+	return found;
+}
+
+/* The kernel answers for a loaded profile, and only for this host's own root: a fake
+ * root's profiles are not the kernel's. */
+static bool ask_kernel(struct ctl *c, const char *name)
+{
+#ifdef HAVE_LIBAPPARMOR
+	const char *root = gvtg_ctx_get_root(c->ctx);
+	if (root && strcmp(root, "/") != 0)
+		return false;
+	return profile_loaded(c, name);
+#else
+	(void)c;
+	(void)name;
+	(void)profile_loaded;
+	return false;
+#endif
+}
+
+/* May label execute path?  The kernel's answer through libapparmor. */
+static int kernel_may_exec(const char *label, const char *path, bool *ret_allowed)
+{
+#ifdef HAVE_LIBAPPARMOR
+	int allowed = 0, audited = 0;
+	if (aa_query_file_path(AA_MAY_EXEC, label, path, &allowed, &audited) < 0)
+		return errno ? -errno : -EIO;
+	*ret_allowed = allowed != 0;
+	return 0;
+#else
+	(void)label;
+	(void)path;
+	(void)ret_allowed;
+	return -EOPNOTSUPP;
+#endif
+}
+
+/* The profile text's verdict on executing path: the rule that allows it (and the file
+ * it is in when that is not the profile's own, file), the deny rule, or no rule. */
+static int text_verdict(const struct profile *pf, const char *file, const char *path,
+			bool *ret_allowed, char *why, size_t size)
+{
+	bool denied;
+	const struct rule *rl = exec_rule(pf, path, &denied);
+	*ret_allowed = rl && !denied;
+	char in[PATH_MAX + 16] = "";
+	int k = 0;
+	if (rl && strcmp(rl->file, file) != 0)
+		k = snprintf(in, sizeof(in), " in /%s", rl->file);
+	if (k >= 0 && *ret_allowed)
+		k = snprintf(why, size, "rule '%s %s'%s", rl->path, rl->perms, in);
+	else if (k >= 0 && denied)
+		k = snprintf(why, size, "/%s denies it (rule 'deny %s %s'%s)", file, rl->path,
+			     rl->perms, in);
+	else if (k >= 0)
+		k = snprintf(why, size, "/%s has no exec rule for it", file);
+	return k < 0 ? -EINVAL : 0;
+}
+
 static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data,
                                  const char *daemon, long pid, const char *label)
 {
@@ -664,7 +807,11 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 	bool enforce = !strncmp(mode, " (enforce)", 10);
 
 	char file[PATH_MAX];
-	if (profile_file(c, name, file, sizeof(file)) < 0) {
+	bool have_file = profile_file(c, name, file, sizeof(file)) == 0;
+	if (!have_file)
+		snprintf(file, sizeof(file), AA_DIR "/usr.sbin.%s", name);
+	bool kernel = ask_kernel(c, name);
+	if (!kernel && !have_file) {
 		snprintf(
 		    what, sizeof(what),
 		    "%s (pid %ld) is confined by AppArmor profile %s, which is not in "
@@ -675,8 +822,10 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 		return;
 	}
 	struct profile pf = {0};
-	parse_file(c, AA_DIR "/tunables/global", &pf, 0, 0);
-	parse_file(c, file, &pf, 0, 0);
+	if (!kernel) {
+		parse_file(c, AA_DIR "/tunables/global", &pf, 0, 0);
+		parse_file(c, file, &pf, 0, 0);
+	}
 
 	char hooks[64][PATH_MAX];
 	size_t n = mac_list_hooks(c, hooks, 64);
@@ -684,18 +833,32 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 		char real[PATH_MAX];
 		if (mac_resolve(c, hooks[i], real, sizeof(real)) < 0)
 			continue; /* a dangling link: check_hook reports it */
-		bool denied;
-		const struct rule *rl = exec_rule(&pf, real, &denied);
 		char shown[2 * PATH_MAX + 8];
 		if (strcmp(real, hooks[i]))
 			snprintf(shown, sizeof(shown), "%s (-> %s)", hooks[i], real);
 		else
 			snprintf(shown, sizeof(shown), "%s", hooks[i]);
-		if (rl && !denied) {
-			if (snprintf(what, sizeof(what),
-			             "%s (AppArmor %s) may execute hook %s: rule "
-			             "'%s %s'",
-			             daemon, name, shown, rl->path, rl->perms) < 0)
+		/* why it may (or may not) run the hook */
+		char why[PATH_MAX + 512];
+		bool allowed = false;
+		if (kernel) {
+			int r = kernel_may_exec(name, real, &allowed);
+			if (r < 0) {
+				if (snprintf(what, sizeof(what),
+					     "%s (AppArmor %s): the kernel did not answer whether "
+					     "it may execute hook %s: %s",
+					     daemon, name, shown, strerror(-r)) >= 0)
+					report(data, MAC_WARN, "run gvtgctl check as root", what);
+				continue;
+			}
+			snprintf(why, sizeof(why), "the loaded profile %s (asked the kernel)",
+				 allowed ? "allows it" : "does not allow it");
+		} else if (text_verdict(&pf, file, real, &allowed, why, sizeof(why)) < 0) {
+			continue;
+		}
+		if (allowed) {
+			if (snprintf(what, sizeof(what), "%s (AppArmor %s) may execute hook %s: %s",
+				     daemon, name, shown, why) < 0)
 				continue;
 			report(data, MAC_PASS, NULL, what);
 			continue;
@@ -710,11 +873,9 @@ static void check_daemon_profile(struct ctl *c, mac_report_fn report, void *data
 		             "-r /%s",
 		             real, strrchr(file, '/') + 1, file) < 0 ||
 		    snprintf(what, sizeof(what),
-		             "%s (pid %ld, AppArmor %s%s) may not execute hook %s: /%s "
-		             "%s; every VM start "
-		             "fails with 'Permission denied'",
-		             daemon, pid, name, enforce ? "" : ", complain", shown, file,
-		             denied ? "denies it" : "has no exec rule for it") < 0)
+		             "%s (pid %ld, AppArmor %s%s) may not execute hook %s: %s; every VM "
+		             "start fails with 'Permission denied'",
+		             daemon, pid, name, enforce ? "" : ", complain", shown, why) < 0)
 			continue;
 		report(data, enforce ? MAC_FAIL : MAC_WARN, fix, what);
 	}

@@ -91,7 +91,7 @@ static int parse(struct ctl *c, int argc, char **argv, bool attach, struct edit 
 	const char *connect = NULL, *uuid_arg = NULL;
 	int opt, exit_code;
 	while ((opt = ctl_next_option(c, argc, argv, "", attach ? attach_options : detach_options,
-				      NULL, &exit_code)) > 0) {
+				      &exit_code)) > 0) {
 		int r = ctl_vgpu_option(s, opt, optarg, parent, type);
 		if (r != -1) {
 			if (r != CTL_CONTINUE)
@@ -115,8 +115,11 @@ static int parse(struct ctl *c, int argc, char **argv, bool attach, struct edit 
 	if (optind < argc)
 		return ctl_usage_error("%s takes %s, not also '%s'", argv[0],
 				       attach ? "one DOMAIN" : "a DOMAIN and a UUID", argv[optind]);
-	if (uuid_arg && gvtg_uuid_normalize(uuid_arg, s->uuid) < 0)
-		return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)", uuid_arg);
+	if (uuid_arg) {
+		int r = ctl_parse_uuid(uuid_arg, s->uuid);
+		if (r != CTL_CONTINUE)
+			return r;
+	}
 	e->uri = edit_uri(connect);
 	snprintf(e->what, sizeof(e->what), attach ? "attaching a vGPU to %s" : "detaching a vGPU from %s",
 		 e->domain);
@@ -141,7 +144,8 @@ static const char *lv_error(void)
 struct session {
 	virConnectPtr conn;
 	virDomainPtr dom;
-	xmlDoc *doc;
+	xmlDoc *doc;            /* the definition with its secrets (the secure flag) */
+	xmlDoc *shown;          /* the same as any read-only client reads it */
 	char *name;             /* the domain's own name */
 	bool active;
 };
@@ -149,6 +153,7 @@ struct session {
 static void session_close(struct session *ss)
 {
 	xmlFreeDoc(ss->doc);
+	xmlFreeDoc(ss->shown);
 	free(ss->name);
 	if (ss->dom)
 		virDomainFree(ss->dom);
@@ -217,38 +222,45 @@ static int session_open(const struct edit *e, struct session *ss)
 	ss->active = virDomainIsActive(ss->dom) == 1;
 	const char *name = virDomainGetName(ss->dom);
 	ss->name = strdup(name ? name : e->domain);
-	char *xml = virDomainGetXMLDesc(ss->dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-	if (!xml || !ss->name) {
-		ctl_error("%s, %s: reading its definition: %s", e->what, e->domain,
-			  xml ? strerror(ENOMEM) : lv_error());
+	/* The daemon's own XML, but parsed as carefully as any input; with the secure
+	 * flag (what is defined again must keep its secrets) and without (to know which
+	 * attributes are secrets). */
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned flags = VIR_DOMAIN_XML_INACTIVE | (pass ? 0 : VIR_DOMAIN_XML_SECURE);
+		char *xml = virDomainGetXMLDesc(ss->dom, flags);
+		if (!xml || !ss->name) {
+			ctl_error("%s, %s: reading its definition: %s", e->what, e->domain,
+				  xml ? strerror(ENOMEM) : lv_error());
+			free(xml);
+			return -EIO;
+		}
+		xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL,
+					    XML_PARSE_NONET | XML_PARSE_NOBLANKS |
+						    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 		free(xml);
-		return -EIO;
-	}
-	/* The daemon's own XML, but parsed as carefully as any input. */
-	ss->doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-					XML_PARSE_NOWARNING);
-	free(xml);
-	if (!ss->doc) {
-		ctl_error("%s, %s: libvirt's XML of the domain does not parse", e->what, e->domain);
-		return -EBADMSG;
+		if (!doc) {
+			ctl_error("%s, %s: libvirt's XML of the domain does not parse", e->what,
+				  e->domain);
+			return -EBADMSG;
+		}
+		*(pass ? &ss->shown : &ss->doc) = doc;
 	}
 	return 0;
 }
 
-/* Print the result (--dry-run) or define it. */
+/* Print the result (--dry-run) or define it: the same bytes. */
 static int session_commit(const struct edit *e, struct session *ss)
 {
-	if (e->dry_run) {
-		ctl_domxml_print(stdout, xmlDocGetRootElement(ss->doc), false);
-		return fflush(stdout) == 0 ? 0 : -EIO;
-	}
-	xmlChar *buf = NULL;
 	int len = 0;
-	xmlDocDumpMemory(ss->doc, &buf, &len);
+	xmlChar *buf = ctl_domxml_text(ss->doc, &len);
 	if (!buf) {
 		ctl_error("%s, %s: %s", e->what, ss->name, strerror(ENOMEM));
 		return -ENOMEM;
+	}
+	if (e->dry_run) {
+		fwrite(buf, 1, (size_t)len, stdout);
+		xmlFree(buf);
+		return fflush(stdout) == 0 ? 0 : -EIO;
 	}
 	virDomainPtr d = virDomainDefineXML(ss->conn, (const char *)buf);
 	xmlFree(buf);
@@ -275,14 +287,20 @@ static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s, boo
 	xmlDoc *shown = NULL;
 	int ret = CTL_EXIT_FAILURE;
 
-	if (ctl_place_vgpu(c, s->uuid, uuid_given, e->domain, parent, type, &p) < 0)
+	if (ctl_place_vgpu(c, GVTG_OP_ATTACH, s->uuid, uuid_given, e->domain, parent, type,
+			   &p) < 0)
 		return CTL_EXIT_FAILURE;
 	s->parent = p.parent;
 	s->type = p.type;
 	if (session_open(e, &ss) < 0)
 		goto out;
 
-	int r = ctl_domxml_add(ss.doc, s, true);
+	char why[256] = "";
+	int r = ctl_domxml_add(ss.doc, s, ss.shown, why, sizeof(why));
+	if (r == -EPERM) {
+		ctl_error("%s, %s: %s", e->what, ss.name, why);
+		goto out;
+	}
 	if (r == -EEXIST) {
 		ctl_error("%s, %s: the domain already has the vGPU %s. 'gvtgctl detach %s %s' "
 			  "takes it out",
@@ -310,7 +328,7 @@ static int do_attach(struct ctl *c, struct edit *e, struct ctl_vgpu_spec *s, boo
 	xmlNode *root = shown ? xmlNewNode(NULL, (const xmlChar *)"domain") : NULL;
 	if (root) {
 		xmlDocSetRootElement(shown, root);
-		if (ctl_domxml_add(shown, s, false) >= 0)
+		if (ctl_domxml_add(shown, s, NULL, NULL, 0) >= 0)
 			for (xmlNode *k = root->children; k; k = k->next)
 				ctl_domxml_print(stdout, k, true);
 	}
@@ -407,7 +425,7 @@ static int without_libvirt(const struct edit *e)
 
 #endif
 
-int cmd_attach(struct ctl *c, int argc, char **argv)
+static int cmd_attach(struct ctl *c, int argc, char **argv)
 {
 	struct edit e = { 0 };
 	struct ctl_vgpu_spec s = { .display = CTL_DISPLAY_OFF };
@@ -426,7 +444,7 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 #endif
 }
 
-int cmd_detach(struct ctl *c, int argc, char **argv)
+static int cmd_detach(struct ctl *c, int argc, char **argv)
 {
 	struct edit e = { 0 };
 	struct ctl_vgpu_spec s = { .display = CTL_DISPLAY_OFF };
@@ -442,3 +460,41 @@ int cmd_detach(struct ctl *c, int argc, char **argv)
 	return without_libvirt(&e);
 #endif
 }
+
+const struct ctl_command ctl_cmd_attach = {
+	.name = "attach",
+	.fn = cmd_attach,
+	.synopsis = "attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n"
+		"                  [--display=off|gtk|spice] [--ramfb] [--romfile PATH] [--dry-run]\n"
+		"                  [--connect URI]",
+	.summary = "give a defined domain a vGPU (edits its definition)",
+	.description =
+		"Add a vGPU to a domain's persistent definition through libvirt: the <hostdev>, the\n"
+		"metadata that pins its parent and type (resolved as the hook will resolve them),\n"
+		"and what the display needs. The hook creates the vGPU when the domain starts.",
+	.options =
+		"  --type TYPE       the vGPU type ('gvtgctl types'); needed when there are several\n"
+		"  --parent PARENT   the mdev parent; needed when several have the type\n"
+		"  --uuid UUID       the vGPU's UUID (default: a new one)\n"
+		"  --display=off     no display from the vGPU (default)\n"
+		"  --display=gtk     QEMU's GTK window shows the vGPU (OpenGL)\n"
+		"  --display=spice   SPICE with OpenGL shows the vGPU; replaces <graphics>/<video>\n"
+		"  --ramfb           also show the firmware and boot screens\n"
+		"  --romfile PATH    an option ROM for the vGPU (UEFI guests)\n"
+		"  --dry-run         print the resulting domain XML, change nothing\n"
+		"  --connect URI     libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
+		"                    qemu:///system)\n",
+};
+
+const struct ctl_command ctl_cmd_detach = {
+	.name = "detach",
+	.fn = cmd_detach,
+	.synopsis = "detach DOMAIN [UUID] [--dry-run] [--connect URI]",
+	.summary = "take a vGPU that attach added out of a domain",
+	.description =
+		"Remove exactly what 'gvtgctl attach' added for the vGPU UUID (the domain's only one\n"
+		"when left out), and put back what it replaced.",
+	.options = "  --dry-run         print the resulting domain XML, change nothing\n"
+		"  --connect URI     libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
+		"                    qemu:///system)\n",
+};

@@ -87,7 +87,7 @@ static int boot_start(struct ctl *c)
 	return r;
 }
 
-int cmd_boot(struct ctl *c, int argc, char **argv)
+static int cmd_boot(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
@@ -96,7 +96,7 @@ int cmd_boot(struct ctl *c, int argc, char **argv)
 	};
 	bool stop = false;
 	int opt, exit_code;
-	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0)
+	while ((opt = ctl_next_option(c, argc, argv, "", options, &exit_code)) > 0)
 		if (opt == OPT_STOP)
 			stop = true;
 	if (opt == 0)
@@ -109,11 +109,11 @@ int cmd_boot(struct ctl *c, int argc, char **argv)
 	return finish(stop ? gvtg_boot_stop(c->ctx, c->cfg) : boot_start(c));
 }
 
-int cmd_sleep(struct ctl *c, int argc, char **argv)
+static int cmd_sleep(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = { CTL_COMMON_OPTIONS, { 0 } };
 	int exit_code;
-	if (ctl_next_option(c, argc, argv, "", options, NULL, &exit_code) == 0)
+	if (ctl_next_option(c, argc, argv, "", options, &exit_code) == 0)
 		return exit_code;
 	if (argc - optind != 1 || (strcmp(argv[optind], "pre") && strcmp(argv[optind], "post")))
 		return ctl_usage_error("sleep takes 'pre' or 'post'");
@@ -142,3 +142,24 @@ int cmd_sleep(struct ctl *c, int argc, char **argv)
 	}
 	return finish(pre ? gvtg_sleep_pre(c->ctx, c->cfg) : gvtg_sleep_post(c->ctx, c->cfg));
 }
+
+const struct ctl_command ctl_cmd_boot = {
+	.name = "boot",
+	.fn = cmd_boot,
+	.synopsis = "boot [--stop]",
+	.summary = "create (remove) the boot vGPUs of the configuration",
+	.description =
+		"Create the vGPUs the configuration marks 'boot = yes' (gvtg-boot.service runs\n"
+		"this at boot).",
+	.options = "  --stop            remove the boot vGPUs no running domain holds\n",
+};
+
+const struct ctl_command ctl_cmd_sleep = {
+	.name = "sleep",
+	.fn = cmd_sleep,
+	.synopsis = "sleep pre|post",
+	.summary = "remove idle vGPUs before a host suspend, create them after",
+	.description =
+		"With remove_idle = yes in [sleep]: 'pre' removes the vGPUs no domain holds and\n"
+		"remembers them, 'post' creates them again (the system-sleep hook runs this).",
+};

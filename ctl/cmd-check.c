@@ -62,7 +62,22 @@ struct ctl_check_report {
 	size_t n;
 	enum ctl_check_status worst;
 	int err;
+	/* The iGPU cannot do GVT-g (igpu's line says why): what it can use instead, for
+	 * the summary, or NULL. */
+	const char *instead;
 };
+
+/* The checks that matter only for GVT-g: on a GPU that cannot do it they are no
+ * failure, and their GVT-g fixes would send the admin the wrong way. */
+static bool gvt_only(const char *id)
+{
+	static const char *const ids[] = { "i915-enable-gvt", "i915-enable-guc", "module-kvmgt",
+					   "module-mdev", "vgpu-types" };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (!strcmp(id, ids[i]))
+			return true;
+	return false;
+}
 
 /* Short names for the checks below. */
 #define report(rp, ...) ctl_check_report(rp, __VA_ARGS__)
@@ -84,6 +99,12 @@ void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_chec
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (rp->instead && st >= CTL_CHECK_WARN && gvt_only(id)) {
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			 " (needed only for GVT-g, which this GPU cannot do)");
+		st = CTL_CHECK_INFO;
+		fix = NULL;
+	}
 	if (st > rp->worst)
 		rp->worst = st;
 	struct check_line *nl = realloc(rp->lines, (rp->n + 1) * sizeof(*nl));
@@ -149,10 +170,11 @@ static void print_human(const struct ctl_check_report *rp)
 	}
 	char line[200];
 	summary(rp, line, sizeof(line));
-	const char *verdict = rp->worst == ST_FAIL   ? "this host cannot run GVT-g vGPUs yet"
+	const char *verdict = rp->instead	     ? rp->instead
+			      : rp->worst == ST_FAIL ? "this host cannot run GVT-g vGPUs yet"
 			      : rp->worst == ST_WARN ? "ready, with warnings"
 						     : "ready";
-	char text[300];
+	char text[600];
 	snprintf(text, sizeof(text), "%s: %s", line, verdict);
 	fputc('\n', stdout);
 	ctl_wrap(stdout, "", 0, text, width);
@@ -177,10 +199,12 @@ static void print_json(const struct ctl_check_report *rp)
 		fputs("\n      }", stdout);
 	}
 	printf("%s],\n   \"summary\": {\"checks\": %zu, \"pass\": %zu, \"warn\": %zu, "
-	       "\"fail\": %zu, \"info\": %zu, \"ready\": %s}\n}\n",
+	       "\"fail\": %zu, \"info\": %zu, \"ready\": %s, \"instead\": ",
 	       rp->n ? "\n   " : "", rp->n, n[CTL_CHECK_PASS], n[CTL_CHECK_WARN],
 	       n[CTL_CHECK_FAIL], n[CTL_CHECK_INFO],
 	       rp->worst == CTL_CHECK_FAIL ? "false" : "true");
+	ctl_json_string(stdout, rp->instead);
+	fputs("}\n}\n", stdout);
 }
 
 /* For the checks in other files (check-mdevctl.c), under one id. */
@@ -257,6 +281,8 @@ static bool read_hex(struct ctl *c, const char *path, unsigned long *ret)
 	return ok;
 }
 
+#define NO_GVT_NOTHING "this GPU cannot do GVT-g, and gvtg-hook has nothing to manage here"
+
 static void check_igpu(struct ctl_check_report *rp)
 {
 	struct ctl *c = rp->c;
@@ -289,24 +315,31 @@ static void check_igpu(struct ctl_check_report *rp)
 		       device, f->name);
 		break;
 	case GEN_OLD:
+		rp->instead = NO_GVT_NOTHING;
 		report(rp, "igpu", ST_FAIL,
 		       "GVT-g needs Broadwell (5th generation) or newer, up to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s) is older than GVT-g", device,
 		       f->name);
 		break;
 	case GEN_ATOM:
+		rp->instead = NO_GVT_NOTHING;
 		report(rp, "igpu", ST_FAIL,
 		       "GVT-g is not supported on Atom/Pentium Silver/Celeron iGPUs; it needs a "
 		       "Core CPU from Broadwell to Comet Lake",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_GEN11:
+		rp->instead = "this GPU cannot do GVT-g; it can be passed whole to one VM (GVT-d), "
+			      "which gvtg-hook does not manage";
 		report(rp, "igpu", ST_FAIL,
 		       "GVT-g is not supported on this generation; only GVT-d (passing the "
 		       "whole GPU to one VM) works",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
 		break;
 	case GEN_SRIOV:
+		rp->instead = "this GPU cannot do GVT-g; it can use SR-IOV virtual functions (with "
+			      "the xe driver, or the i915 SR-IOV module) or be passed whole to one "
+			      "VM (GVT-d), which gvtg-hook does not manage";
 		report(rp, "igpu", ST_FAIL,
 		       "GVT-g is not supported on this generation; use SR-IOV",
 		       "Intel iGPU at " IGPU " (0x%04lx, %s)", device, f->name);
@@ -840,7 +873,7 @@ static void check_mac_report(void *data, enum mac_status status, const char *fix
 	report(data, "confinement", map[status], fix, "%s", what);
 }
 
-int cmd_check(struct ctl *c, int argc, char **argv)
+static int cmd_check(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
@@ -848,7 +881,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 		{ 0 },
 	};
 	int opt, exit_code;
-	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0)
+	while ((opt = ctl_next_option(c, argc, argv, "", options, &exit_code)) > 0)
 		if (opt == OPT_JSON)
 			c->json = true;
 	if (opt == 0)
@@ -898,3 +931,16 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	}
 	return ret;
 }
+
+const struct ctl_command ctl_cmd_check = {
+	.name = "check",
+	.fn = cmd_check,
+	.json = true,
+	.synopsis = "check [--json]",
+	.summary = "check this host's GVT-g prerequisites",
+	.description =
+		"Check every prerequisite of a GVT-g host, one line each (PASS, WARN, FAIL, INFO)\n"
+		"with the fix, and a summary line. Exit status 1 when a check fails.",
+	.options =
+		"  --json            one JSON object; every check has a stable \"id\"\n",
+};

@@ -320,7 +320,7 @@ static int check_parent(struct ctl *c, const char *what, const char *parent)
 	return r;
 }
 
-static int parse_json_only(struct ctl *c, int argc, char **argv, const char *synopsis,
+static int parse_json_only(struct ctl *c, int argc, char **argv,
 			   int *ret_optind, bool *ret_defined)
 {
 	static const struct option options[] = {
@@ -330,7 +330,7 @@ static int parse_json_only(struct ctl *c, int argc, char **argv, const char *syn
 		{ 0 },
 	};
 	int opt, exit_code;
-	while ((opt = ctl_next_option(c, argc, argv, "", options, synopsis, &exit_code)) > 0)
+	while ((opt = ctl_next_option(c, argc, argv, "", options, &exit_code)) > 0)
 		if (opt == OPT_JSON)
 			c->json = true;
 		else if (opt == OPT_FIRST_COMMAND_OPTION && ret_defined)
@@ -376,7 +376,7 @@ static void filter_rows(struct libscols_table *tb, const struct list_filter *f)
 	scols_free_iter(it);
 }
 
-int cmd_list(struct ctl *c, int argc, char **argv)
+static int cmd_list(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
@@ -388,12 +388,11 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 	};
 	struct list_filter f = { 0 };
 	bool defined = false;
-	int opt, exit_code;
-	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0) {
+	int opt, exit_code, r;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, &exit_code)) > 0) {
 		if (opt == OPT_LIST_UUID) {
-			if (gvtg_uuid_normalize(optarg, f.uuid) < 0)
-				return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)",
-						       optarg);
+			if ((r = ctl_parse_uuid(optarg, f.uuid)) != CTL_CONTINUE)
+				return r;
 			f.no_types = true;
 		} else if (opt == OPT_LIST_PARENT) {
 			f.parent = optarg;
@@ -412,7 +411,7 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 	/* The configuration names the boot vGPUs; a broken one is said, and the rest of
 	 * the list is still worth showing. */
 	struct gvtg_config *cfg = NULL;
-	int r = gvtg_config_load(c->ctx, c->config, &cfg);
+	r = gvtg_config_load(c->ctx, c->config, &cfg);
 	if (r >= 0) {
 		c->cfg = cfg;
 	} else {
@@ -457,10 +456,10 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 	return ctl_tables_print(c, tables, n) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
 
-int cmd_types(struct ctl *c, int argc, char **argv)
+static int cmd_types(struct ctl *c, int argc, char **argv)
 {
 	int first = 0;
-	int r = parse_json_only(c, argc, argv, "gvtgctl types [PARENT] [--json]", &first, NULL);
+	int r = parse_json_only(c, argc, argv, &first, NULL);
 	if (r != CTL_CONTINUE)
 		return r;
 	if (argc - first > 1)
@@ -476,3 +475,31 @@ int cmd_types(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 	return ctl_tables_print(c, &tb, 1) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
+
+const struct ctl_command ctl_cmd_list = {
+	.name = "list",
+	.fn = cmd_list,
+	.json = true,
+	.synopsis = "list [--uuid UUID] [--parent PARENT] [--defined] [--json]",
+	.summary = "parents, their types, the vGPUs with their owners, definitions",
+	.description =
+		"Show every mdev parent with its vGPU types, and every vGPU: the active ones with\n"
+		"the domain that holds them, the boot vGPUs of the configuration that are not\n"
+		"created yet, and mdevctl's definitions.",
+	.options = "  --uuid UUID       only this vGPU\n"
+		"  --parent PARENT   only this parent's types, vGPUs and definitions\n"
+		"  --defined         only mdevctl's definitions\n"
+		"  --json            one JSON object instead of tables\n",
+};
+
+const struct ctl_command ctl_cmd_types = {
+	.name = "types",
+	.fn = cmd_types,
+	.json = true,
+	.synopsis = "types [PARENT] [--json]",
+	.summary = "the vGPU types a parent offers",
+	.description =
+		"Show the vGPU types of every parent, or of PARENT: instances left, resolution,\n"
+		"graphics memory, fences and weight.",
+	.options = "  --json            one JSON object instead of a table\n",
+};

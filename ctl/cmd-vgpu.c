@@ -16,7 +16,7 @@ enum {
 	OPT_FORCE,
 };
 
-int cmd_create(struct ctl *c, int argc, char **argv)
+static int cmd_create(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
@@ -26,7 +26,7 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	};
 	const char *parent = NULL, *type = NULL;
 	int opt, exit_code, r;
-	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0) {
+	while ((opt = ctl_next_option(c, argc, argv, "", options, &exit_code)) > 0) {
 		if (opt == OPT_PARENT)
 			parent = optarg;
 		else if (opt == OPT_TYPE)
@@ -40,9 +40,8 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	char uuid[GVTG_UUID_STRLEN + 1];
 	bool given = optind < argc;
 	if (given) {
-		if (gvtg_uuid_normalize(argv[optind], uuid) < 0)
-			return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)",
-					       argv[optind]);
+		if ((r = ctl_parse_uuid(argv[optind], uuid)) != CTL_CONTINUE)
+			return r;
 	} else {
 		gvtg_uuid_generate(uuid);
 	}
@@ -59,7 +58,7 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
-int cmd_remove(struct ctl *c, int argc, char **argv)
+static int cmd_remove(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
@@ -68,7 +67,7 @@ int cmd_remove(struct ctl *c, int argc, char **argv)
 	};
 	bool force = false;
 	int opt, exit_code, r;
-	while ((opt = ctl_next_option(c, argc, argv, "f", options, NULL, &exit_code)) > 0)
+	while ((opt = ctl_next_option(c, argc, argv, "f", options, &exit_code)) > 0)
 		if (opt == OPT_FORCE || opt == 'f')
 			force = true;
 	if (opt == 0)
@@ -76,8 +75,8 @@ int cmd_remove(struct ctl *c, int argc, char **argv)
 	if (argc - optind != 1)
 		return ctl_usage_error("remove takes exactly one UUID");
 	char uuid[GVTG_UUID_STRLEN + 1];
-	if (gvtg_uuid_normalize(argv[optind], uuid) < 0)
-		return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)", argv[optind]);
+	if ((r = ctl_parse_uuid(argv[optind], uuid)) != CTL_CONTINUE)
+		return r;
 	if (ctl_open_config(c) < 0)
 		return CTL_EXIT_FAILURE;
 
@@ -86,3 +85,28 @@ int cmd_remove(struct ctl *c, int argc, char **argv)
 		ctl_note_removed_definition(c, uuid);
 	return r < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
+
+const struct ctl_command ctl_cmd_create = {
+	.name = "create",
+	.fn = cmd_create,
+	.synopsis = "create [--parent PARENT] [--type TYPE] [UUID]",
+	.summary = "create a vGPU and print its UUID",
+	.description =
+		"Create a vGPU now (a new UUID unless one is given) and record it as made by hand:\n"
+		"the hook lends it to a domain that names it and never removes it. The parent and\n"
+		"type are chosen as the hook chooses them, the options first.",
+	.options = "  --parent PARENT   the mdev parent, e.g. 0000:00:02.0\n"
+		"  --type TYPE       the vGPU type, e.g. i915-GVTg_V5_4 ('gvtgctl types')\n",
+};
+
+const struct ctl_command ctl_cmd_remove = {
+	.name = "remove",
+	.fn = cmd_remove,
+	.synopsis = "remove [-f|--force] UUID",
+	.summary = "remove a vGPU no running domain holds",
+	.description =
+		"Remove a vGPU and its ownership record. A vGPU a running domain holds is refused.",
+	.options =
+		"  -f, --force       remove it even though its record names a domain (for a record\n"
+		"                    left by a domain that no longer runs)\n",
+};

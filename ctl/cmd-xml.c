@@ -60,7 +60,7 @@ static void note_replaced(xmlDoc *doc)
 	}
 }
 
-int cmd_xml(struct ctl *c, int argc, char **argv)
+static int cmd_xml(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CTL_COMMON_OPTIONS,
@@ -69,9 +69,9 @@ int cmd_xml(struct ctl *c, int argc, char **argv)
 	};
 	struct ctl_vgpu_spec s = { .display = CTL_DISPLAY_OFF };
 	const char *parent = NULL, *type = NULL;
-	int opt, exit_code;
-	while ((opt = ctl_next_option(c, argc, argv, "", options, NULL, &exit_code)) > 0) {
-		int r = ctl_vgpu_option(&s, opt, optarg, &parent, &type);
+	int opt, exit_code, r;
+	while ((opt = ctl_next_option(c, argc, argv, "", options, &exit_code)) > 0) {
+		r = ctl_vgpu_option(&s, opt, optarg, &parent, &type);
 		if (r != CTL_CONTINUE)
 			return r;
 	}
@@ -80,9 +80,8 @@ int cmd_xml(struct ctl *c, int argc, char **argv)
 	if (argc - optind > 1)
 		return ctl_usage_error("xml takes at most one UUID, not '%s'", argv[optind + 1]);
 	if (optind < argc) {
-		if (gvtg_uuid_normalize(argv[optind], s.uuid) < 0)
-			return ctl_usage_error("'%s' is not a UUID (8-4-4-4-12 hex digits)",
-					       argv[optind]);
+		if ((r = ctl_parse_uuid(argv[optind], s.uuid)) != CTL_CONTINUE)
+			return r;
 	} else {
 		gvtg_uuid_generate(s.uuid);
 	}
@@ -91,7 +90,7 @@ int cmd_xml(struct ctl *c, int argc, char **argv)
 	/* Never a vGPU the hook would refuse: the metadata always names a parent and a
 	 * type this host has. */
 	struct gvtg_placement p = { 0 };
-	if (ctl_place_vgpu(c, s.uuid, uuid_given, NULL, parent, type, &p) < 0)
+	if (ctl_place_vgpu(c, GVTG_OP_WRITE_XML, s.uuid, uuid_given, NULL, parent, type, &p) < 0)
 		return CTL_EXIT_FAILURE;
 	s.parent = p.parent;
 	s.type = p.type;
@@ -104,7 +103,7 @@ int cmd_xml(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	xmlDocSetRootElement(doc, root);
-	int r = ctl_domxml_add(doc, &s, false);
+	r = ctl_domxml_add(doc, &s, NULL, NULL, 0);
 	if (r < 0) {
 		ctl_error("writing the XML of vGPU, %s: %s", s.uuid, strerror(-r));
 		goto out;
@@ -126,3 +125,25 @@ out:
 	gvtg_placement_clear(&p);
 	return ret;
 }
+
+const struct ctl_command ctl_cmd_xml = {
+	.name = "xml",
+	.fn = cmd_xml,
+	.synopsis =
+		"xml [UUID] [--type TYPE] [--parent PARENT] [--display=off|gtk|spice] [--ramfb]\n"
+		"               [--romfile PATH]",
+	.summary = "the domain XML of a vGPU, to paste with 'virsh edit'",
+	.description =
+		"Print the XML a vGPU needs in a domain, as one block: <metadata> and <devices>\n"
+		"(and, for a display, QEMU's elements) to merge into the domain with 'virsh edit'.\n"
+		"The parent and type are resolved as the hook will resolve them. 'gvtgctl attach'\n"
+		"does the same edit in one command.",
+	.options =
+		"  --type TYPE       the vGPU type ('gvtgctl types'); needed when there are several\n"
+		"  --parent PARENT   the mdev parent; needed when several have the type\n"
+		"  --display=off     no display from the vGPU (default)\n"
+		"  --display=gtk     QEMU's GTK window shows the vGPU (OpenGL)\n"
+		"  --display=spice   SPICE with OpenGL shows the vGPU\n"
+		"  --ramfb           also show the firmware and boot screens\n"
+		"  --romfile PATH    an option ROM for the vGPU (UEFI guests)\n",
+};

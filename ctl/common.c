@@ -138,13 +138,6 @@ void ctl_describe_parents(struct ctl *c, char *out, size_t size)
 		snprintf(out, size, "none");
 }
 
-void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t size)
-{
-	gvtg_types_summary(c->ctx, parent, 0, out, size);
-	if (!out[0])
-		snprintf(out, size, "none");
-}
-
 const char *ctl_source_string(enum gvtg_source s)
 {
 	/* The command line stands where the hook has the domain's metadata. */

@@ -2,7 +2,8 @@
 /*
  * gvtgctl's internals: the state every command shares, the commands, and the helpers
  * for messages, tables and files under the root.  Each command lives in its own file
- * (cmd-*.c); main.c only parses the global options and dispatches.
+ * (cmd-*.c) with its row (name, help, options); options are read in opt.c; main.c only
+ * reads the global options and dispatches.
  */
 #pragma once
 
@@ -59,28 +60,16 @@ int ctl_common_option(struct ctl *c, int opt, const char *arg);
 /* The option loop of every command: returns the next option of the command's own
  * (> 0), -1 when the options are done (optind is at the first argument), or 0 when the
  * command must return *ret_exit now (--help, --version, a bad option).  Common options
- * are handled on the way; synopsis (or NULL) is printed after the usage on --help. */
+ * are handled on the way. */
 int ctl_next_option(struct ctl *c, int argc, char **argv, const char *shortopts,
-		    const struct option *options, const char *synopsis, int *ret_exit);
+		    const struct option *options, int *ret_exit);
 
 /* For getopt's '?': names the option in a usage error; returns CTL_EXIT_USAGE. */
 int ctl_bad_option(char **argv);
 
-typedef int (*ctl_command_fn)(struct ctl *c, int argc, char **argv);
-
-int cmd_list(struct ctl *c, int argc, char **argv);
-int cmd_types(struct ctl *c, int argc, char **argv);
-int cmd_create(struct ctl *c, int argc, char **argv);
-int cmd_remove(struct ctl *c, int argc, char **argv);
-int cmd_check(struct ctl *c, int argc, char **argv);
-int cmd_xml(struct ctl *c, int argc, char **argv);
-int cmd_boot(struct ctl *c, int argc, char **argv);
-int cmd_sleep(struct ctl *c, int argc, char **argv);
-int cmd_attach(struct ctl *c, int argc, char **argv);
-int cmd_detach(struct ctl *c, int argc, char **argv);
-int cmd_help(struct ctl *c, int argc, char **argv);
-
-void ctl_usage(FILE *f);
+/* A UUID argument in any form libvirt takes, into the kernel's form: CTL_CONTINUE, or
+ * the exit code of a usage error naming it as malformed. */
+int ctl_parse_uuid(const char *arg, char ret_uuid[GVTG_UUID_STRLEN + 1]);
 
 /* ---- messages (common.c) ---------------------------------------------------------- */
 
@@ -100,8 +89,6 @@ const char *ctl_config_path(const struct ctl *c);
 void ctl_free(struct ctl *c);
 /* "0000:00:02.0, mtty" or "none": registered parents, for messages. */
 void ctl_describe_parents(struct ctl *c, char *out, size_t size);
-/* "i915-GVTg_V5_4 (2 left), ...": the types of a parent, for messages. */
-void ctl_describe_types(struct ctl *c, const char *parent, char *out, size_t size);
 /* Where a placement choice came from, in gvtgctl's words. */
 const char *ctl_source_string(enum gvtg_source s);
 /* Print a diagnosis of the table (cause set here) as the library's reports are. */
@@ -135,7 +122,9 @@ int ctl_read_file(struct ctl *c, const char *path, char **ret_text);
 /* Does path exist under the root (following links within the root)? */
 bool ctl_exists(struct ctl *c, const char *path);
 
-/* ---- commands and their help (main.c) --------------------------------------------- */
+/* ---- commands and their help (cmd-help.c; each row in its command's file) -------- */
+
+typedef int (*ctl_command_fn)(struct ctl *c, int argc, char **argv);
 
 struct ctl_command {
 	const char *name;
@@ -147,7 +136,14 @@ struct ctl_command {
 	const char *options;    /* one option a line, indented; NULL: none */
 };
 
+extern const struct ctl_command ctl_cmd_list, ctl_cmd_types, ctl_cmd_create,
+	ctl_cmd_remove, ctl_cmd_check, ctl_cmd_attach, ctl_cmd_detach,
+	ctl_cmd_xml, ctl_cmd_define, ctl_cmd_undefine, ctl_cmd_boot, ctl_cmd_sleep,
+	ctl_cmd_help;
+
 const struct ctl_command *ctl_command_find(const char *name);
+/* The usage: every command with its summary, the global options. */
+void ctl_usage(FILE *f);
 void ctl_command_help(FILE *f, const struct ctl_command *cmd);
 /* A usage error for a command that does not exist, with the nearest one. */
 int ctl_unknown_command(const char *name);
@@ -166,14 +162,15 @@ const char *ctl_did_you_mean(const char *word, const char *const *choices, size_
 /* A JSON string (NULL: null). */
 void ctl_json_string(FILE *f, const char *s);
 
-/* ---- vGPU placement for xml and attach (place.c) ---------------------------------- */
+/* ---- vGPU placement for xml, attach and define (place.c) ---------------------------------- */
 
 /* What a vGPU needs in a domain: the library's placement (a definition, the command
  * line, the configuration, automatic), with the type checked on its parent.  Explains failures in the diagnosis table's
  * words (the choices when ambiguous, a "did you mean" for a mistyped type); a UUID not
  * given by the admin (uuid_given false) stays out of them, domain (or NULL) is named. */
-int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,
-		   const char *parent, const char *type, struct gvtg_placement *ret_placement);
+int ctl_place_vgpu(struct ctl *c, enum gvtg_op op, const char *uuid, bool uuid_given,
+		   const char *domain, const char *parent, const char *type,
+		   struct gvtg_placement *ret_placement);
 
 /* ---- the display pieces and the domain edit (domxml.c) ---------------------------- */
 

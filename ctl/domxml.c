@@ -7,7 +7,9 @@
  *
  * Everything attach adds can be found again by the vGPU's UUID, and what it replaces
  * (the domain's own <graphics> and <video> for a vGPU display) is kept in our metadata
- * as text, so detach puts the domain back as it was.
+ * as text, so detach puts the domain back as it was.  Metadata is no secret (any
+ * read-only client reads it): a password stays in the secure definition, on the vGPU's
+ * SPICE display, and detach takes it from there.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -203,34 +205,152 @@ static bool needs_override(const struct ctl_vgpu_spec *s)
 	return s->display != CTL_DISPLAY_OFF || s->ramfb || s->romfile;
 }
 
-/* Serialise n (and its subtree) for keeping in our metadata. */
-static int node_text(xmlNode *n, xmlBuffer *buf)
+/* The secure flag's attributes of a replaced element: those of n that the same element
+ * of the definition as any client reads it (shown, or NULL) lacks, and 'passwd' always
+ * (libvirt's own secret of <graphics>).  They are taken off n; a password is handed to
+ * pw (the first one; -EPERM with why when another differs), any other secret refuses. */
+static int take_secrets(xmlNode *n, const xmlNode *shown, char **pw, char *why, size_t size)
 {
-	return xmlNodeDump(buf, n->doc, n, 0, 0) < 0 ? -ENOMEM : 0;
+	for (xmlAttr *a = n->properties, *next; a; a = next) {
+		next = a->next;
+		bool secret = !strcmp((const char *)a->name, "passwd") ||
+			      (shown && !xmlHasProp((xmlNode *)shown, a->name));
+		if (!secret)
+			continue;
+		if (strcmp((const char *)a->name, "passwd") != 0) {
+			snprintf(why, size, "its <%s> has the secret attribute '%s', which gvtgctl "
+				 "cannot keep outside the secure definition",
+				 (const char *)n->name, (const char *)a->name);
+			return -EPERM;
+		}
+		xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+		bool differs = *pw && v && strcmp(*pw, (const char *)v) != 0;
+		if (!*pw && v)
+			*pw = strdup((const char *)v);
+		xmlFree(v);
+		if (differs) {
+			snprintf(why, size, "its <graphics> have different passwords, and the vGPU's "
+				 "display keeps one. Give them the same password first");
+			return -EPERM;
+		}
+		xmlRemoveProp(a);
+	}
+	const xmlNode *sk = shown ? shown->children : NULL;
+	for (xmlNode *k = n->children; k; k = k->next) {
+		if (k->type != XML_ELEMENT_NODE)
+			continue;
+		while (sk && sk->type != XML_ELEMENT_NODE)
+			sk = sk->next;
+		int r = take_secrets(k, sk, pw, why, size);
+		if (r < 0)
+			return r;
+		if (sk)
+			sk = sk->next;
+	}
+	return 0;
 }
 
-/* Move every <graphics> (and <video> when video) of devices into the text of keep. */
-static int stash(xmlNode *devices, xmlNode *keep, bool graphics, bool video)
+/* The i-th element called name in devices, or NULL. */
+static const xmlNode *nth_device(const xmlNode *devices, const char *name, size_t i)
+{
+	for (const xmlNode *k = devices ? devices->children : NULL; k; k = k->next)
+		if (is_elem(k, name, NULL) && i-- == 0)
+			return k;
+	return NULL;
+}
+
+/* Move every <graphics> and <video> of devices into the text of keep, without a secret:
+ * a password moves to *pw (for the vGPU's display), and keep's 'password-of' names the
+ * graphics types it belongs to, for detach. */
+static int stash(xmlNode *devices, const xmlNode *shown_devices, xmlNode *keep, char **pw,
+		 char *why, size_t size)
 {
 	xmlBuffer *buf = xmlBufferCreate();
 	if (!buf)
 		return -ENOMEM;
+	char types[128] = "";
+	size_t n_graphics = 0, n_video = 0;
 	int r = 0;
 	for (xmlNode *k = devices->children, *next; k && r >= 0; k = next) {
 		next = k->next;
-		if (!(graphics && is_elem(k, "graphics", NULL)) && !(video && is_elem(k, "video", NULL)))
+		bool g = is_elem(k, "graphics", NULL);
+		if (!g && !is_elem(k, "video", NULL))
 			continue;
-		r = node_text(k, buf);
+		const xmlNode *sh = shown_devices ? nth_device(shown_devices, g ? "graphics" : "video",
+							       g ? n_graphics++ : n_video++)
+						  : NULL;
+		bool had = xmlHasProp(k, C("passwd")) != NULL;
+		r = take_secrets(k, sh, pw, why, size);
+		xmlChar *type = had && r >= 0 ? xmlGetNoNsProp(k, C("type")) : NULL;
+		if (type)
+			snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",
+				 types[0] ? " " : "", (const char *)type);
+		xmlFree(type);
+		if (r >= 0 && xmlNodeDump(buf, k->doc, k, 0, 0) < 0)
+			r = -ENOMEM;
 		xmlUnlinkNode(k);
 		xmlFreeNode(k);
 	}
 	if (r >= 0 && xmlBufferLength(buf) > 0)
 		xmlNodeAddContent(keep, xmlBufferContent(buf));
+	if (r >= 0 && types[0])
+		set(keep, "password-of", types);
 	xmlBufferFree(buf);
 	return r;
 }
 
-int ctl_domxml_add(xmlDoc *doc, const struct ctl_vgpu_spec *s, bool keep_replaced)
+/* The display's pieces in devices: the domain's own <graphics> and <video> go (kept in
+ * v for detach when shown is given, without their secrets), SPICE's and a video of
+ * none come. */
+static int add_display(xmlNode *devices, xmlNode *v, const struct ctl_vgpu_spec *s,
+		       const xmlDoc *shown, char *why, size_t why_size)
+{
+	/* What the domain had is kept beside our device, for detach; its password
+	 * goes to the vGPU's SPICE display, where libvirt keeps it secret. */
+	char *pw = NULL;
+	if (shown) {
+		xmlNode *keep = add(v, v->ns, "replaced");
+		set(keep, "uuid", s->uuid);
+		xmlNode *sroot = xmlDocGetRootElement((xmlDoc *)shown);
+		int r = stash(devices, sroot ? child(sroot, "devices", NULL) : NULL, keep, &pw,
+			      why, why_size);
+		if (r >= 0 && pw && s->display != CTL_DISPLAY_SPICE) {
+			snprintf(why, why_size, "its <graphics> has a password, and a GTK "
+				 "display has no place to keep it. Use --display=spice, which "
+				 "keeps it, or remove the password first");
+			r = -EPERM;
+		}
+		if (r < 0) {
+			free(pw);
+			return r;
+		}
+	} else {
+		for (xmlNode *k = devices->children, *next; k; k = next) {
+			next = k->next;
+			if (is_elem(k, "graphics", NULL) || is_elem(k, "video", NULL)) {
+				xmlUnlinkNode(k);
+				xmlFreeNode(k);
+			}
+		}
+	}
+	if (s->display == CTL_DISPLAY_SPICE) {
+		xmlNode *g = xmlNewNode(NULL, C("graphics"));
+		set(g, "type", "spice");
+		if (pw)
+			set(g, "passwd", pw);
+		set(add(g, NULL, "listen"), "type", "none");
+		set(add(g, NULL, "gl"), "enable", "yes");
+		add_device(devices, g);
+	}
+	free(pw);
+	xmlNode *video = xmlNewNode(NULL, C("video"));
+	set(add(video, NULL, "model"), "type", "none");
+	add_device(devices, video);
+	return 0;
+}
+
+int ctl_domxml_add(xmlDoc *doc, const struct ctl_vgpu_spec *s, const xmlDoc *shown, char *why,
+		   size_t why_size)
 {
 	xmlNode *root = xmlDocGetRootElement(doc);
 	if (!root || !is_elem(root, "domain", NULL))
@@ -273,35 +393,9 @@ int ctl_domxml_add(xmlDoc *doc, const struct ctl_vgpu_spec *s, bool keep_replace
 	add_device(devices, hd);
 
 	if (s->display != CTL_DISPLAY_OFF) {
-		/* What the domain had is kept beside our device, for detach. */
-		xmlNode *keep = NULL;
-		if (keep_replaced) {
-			keep = add(v, v->ns, "replaced");
-			set(keep, "uuid", s->uuid);
-		}
-		if (keep) {
-			int r = stash(devices, keep, true, true);
-			if (r < 0)
-				return r;
-		} else {
-			for (xmlNode *k = devices->children, *next; k; k = next) {
-				next = k->next;
-				if (is_elem(k, "graphics", NULL) || is_elem(k, "video", NULL)) {
-					xmlUnlinkNode(k);
-					xmlFreeNode(k);
-				}
-			}
-		}
-		if (s->display == CTL_DISPLAY_SPICE) {
-			xmlNode *g = xmlNewNode(NULL, C("graphics"));
-			set(g, "type", "spice");
-			set(add(g, NULL, "listen"), "type", "none");
-			set(add(g, NULL, "gl"), "enable", "yes");
-			add_device(devices, g);
-		}
-		xmlNode *video = xmlNewNode(NULL, C("video"));
-		set(add(video, NULL, "model"), "type", "none");
-		add_device(devices, video);
+		int r = add_display(devices, v, s, shown, why, why_size);
+		if (r < 0)
+			return r;
 	}
 
 	if (!needs_override(s))
@@ -354,6 +448,20 @@ static void drop_if_empty(xmlNode *n)
 		drop(n);
 }
 
+/* Is word one of the space-separated words of list? */
+static bool word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; *p;) {
+		size_t k = strcspn(p, " ");
+		if (k == n && !strncmp(p, word, n))
+			return true;
+		p += k;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
 /* Put back the elements kept in the text of keep. */
 static int unstash(xmlNode *devices, xmlNode *keep)
 {
@@ -371,22 +479,34 @@ static int unstash(xmlNode *devices, xmlNode *keep)
 		xmlFreeNodeList(list);
 		return -EBADMSG;
 	}
-	/* The vGPU's display goes: the domain's own comes back. */
+	/* The vGPU's display goes: the domain's own comes back, with the password the
+	 * vGPU's display holds now (the secure definition is where it stayed). */
+	xmlChar *pw = NULL;
 	for (xmlNode *k = devices->children, *next; k; k = next) {
 		next = k->next;
+		if (is_elem(k, "graphics", NULL) && !pw)
+			pw = xmlGetNoNsProp(k, C("passwd"));
 		if (is_elem(k, "graphics", NULL) || is_elem(k, "video", NULL))
 			drop(k);
 	}
+	xmlChar *of = xmlGetNoNsProp(keep, C("password-of"));
 	while (list) {
 		xmlNode *n = list;
 		list = list->next;
 		n->next = n->prev = NULL;
 		n->parent = NULL;
-		if (n->type == XML_ELEMENT_NODE)
-			add_device(devices, n);
-		else
+		if (n->type != XML_ELEMENT_NODE) {
 			xmlFreeNode(n);
+			continue;
+		}
+		xmlChar *type = is_elem(n, "graphics", NULL) ? xmlGetNoNsProp(n, C("type")) : NULL;
+		if (pw && of && type && word_in((const char *)of, (const char *)type))
+			xmlSetProp(n, C("passwd"), pw);
+		xmlFree(type);
+		add_device(devices, n);
 	}
+	xmlFree(of);
+	xmlFree(pw);
 	return 0;
 }
 
@@ -479,6 +599,27 @@ int ctl_domxml_vgpus(xmlDoc *doc, char (**ret_uuids)[GVTG_UUID_STRLEN + 1], size
 	*ret_uuids = u;
 	*ret_n = i;
 	return 0;
+}
+
+/* ---- the document as it is defined ------------------------------------------------- */
+
+xmlChar *ctl_domxml_text(xmlDoc *doc, int *ret_len)
+{
+	/* Indented where libxml2 may (never inside mixed content, whose text is kept). */
+	xmlBuffer *buf = xmlBufferCreate();
+	xmlSaveCtxt *save = buf ? xmlSaveToBuffer(buf, NULL, XML_SAVE_FORMAT | XML_SAVE_NO_DECL)
+				: NULL;
+	if (!save) {
+		xmlBufferFree(buf);
+		return NULL;
+	}
+	long k = xmlSaveDoc(save, doc);
+	xmlSaveClose(save);
+	xmlChar *text = k >= 0 ? xmlStrdup(xmlBufferContent(buf)) : NULL;
+	xmlBufferFree(buf);
+	if (text)
+		*ret_len = xmlStrlen(text);
+	return text;
 }
 
 /* ---- printing as libvirt does (single quotes, two spaces) ------------------------ */

@@ -11,10 +11,16 @@
 
 #include "ctl.h"
 
-/* Add the vGPU of s to the domain: metadata, hostdev, display pieces.  keep_replaced:
- * keep the <graphics>/<video> a display replaces in our metadata, for detach.
- * -EEXIST when the domain already has an mdev hostdev of that UUID. */
-int ctl_domxml_add(xmlDoc *doc, const struct ctl_vgpu_spec *s, bool keep_replaced);
+/* Add the vGPU of s to the domain: metadata, hostdev, display pieces.  shown: the same
+ * definition as a client without the secure flag reads it; when given, the
+ * <graphics>/<video> a display replaces are kept in our metadata for detach, without
+ * the attributes only the secure flag shows (a password moves to the vGPU's SPICE
+ * display; -EPERM, with why, when it cannot).  -EEXIST when the domain already has an
+ * mdev hostdev of that UUID. */
+int ctl_domxml_add(xmlDoc *doc, const struct ctl_vgpu_spec *s, const xmlDoc *shown, char *why,
+		   size_t why_size);
+/* The document as it is defined, and as --dry-run prints it: NULL on ENOMEM. */
+xmlChar *ctl_domxml_text(xmlDoc *doc, int *ret_len);
 /* Take out what ctl_domxml_add added for uuid and put back what it replaced; -ENOENT
  * when the domain has neither a hostdev nor our metadata for it, -EBADMSG when what
  * was kept cannot be read back. */

@@ -27,6 +27,16 @@ _gvtgctl_domains()
 	timeout 2 virsh ${1:+-c "$1"} list --all --name 2>/dev/null | sed '/^$/d'
 }
 
+# The UUIDs mdevctl defines (undefine).
+_gvtgctl_defined()
+{
+	local root=$1 f
+	for f in "$root"/etc/mdevctl.d/*/*; do
+		[[ -f $f && ${f%/*} != */scripts.d ]] && printf '%s\n' "${f##*/}"
+	done
+	return 0
+}
+
 _gvtgctl_vgpus()
 {
 	local root=$1 d
@@ -57,7 +67,7 @@ _gvtgctl()
 	fi
 
 	local globals='--root --config --json --verbose --help --version'
-	local commands='list types create remove check attach detach xml boot sleep help'
+	local commands='list types create remove check attach detach xml define undefine boot sleep help'
 	local root='' parent='' uri='' cmd='' i
 
 	for ((i = 1; i < cword; i++)); do
@@ -113,6 +123,8 @@ _gvtgctl()
 	check) words_for='--json' ;;
 	types) words_for="--json $(_gvtgctl_parents "$root")" ;;
 	create) words_for='--parent --type' ;;
+	define) words_for='--parent --type --auto --json' ;;
+	undefine) words_for="$(_gvtgctl_defined "$root")" ;;
 	remove) words_for="--force $(_gvtgctl_vgpus "$root")" ;;
 	xml) words_for="--display --ramfb --romfile --parent --type $(_gvtgctl_vgpus "$root")" ;;
 	attach)

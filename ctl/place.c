@@ -3,8 +3,8 @@
  * Which parent and type a vGPU that gvtgctl writes into a domain gets: the library's one
  * placement (gvtg_placement_decide, lib/policy.c: a definition, the command line
  * standing where the domain's metadata stands, the configuration, automatic), with the
- * check the hook makes at start (the type exists on that parent), so that 'xml' and
- * 'attach' never write what the hook would refuse.  Failures are told in the diagnosis
+ * check the hook makes at start (the type exists on that parent), so that 'xml',
+ * 'attach' and 'define' never write what the hook would refuse.  Failures are told in the diagnosis
  * table's words (lib/diag.c), as the hook and 'gvtgctl create' tell them.
  */
 #include <errno.h>
@@ -13,11 +13,12 @@
 
 #include "ctl.h"
 
-int ctl_place_vgpu(struct ctl *c, const char *uuid, bool uuid_given, const char *domain,
-		   const char *parent, const char *type, struct gvtg_placement *ret_placement)
+int ctl_place_vgpu(struct ctl *c, enum gvtg_op op, const char *uuid, bool uuid_given,
+		   const char *domain, const char *parent, const char *type,
+		   struct gvtg_placement *ret_placement)
 {
 	struct gvtg_diag d;
-	gvtg_diag_init(&d, GVTG_OP_CREATE, uuid_given ? uuid : NULL, domain);
+	gvtg_diag_init(&d, op, uuid_given ? uuid : NULL, domain);
 	int r = ctl_open_config(c);
 	if (r < 0)
 		return r;

@@ -103,8 +103,9 @@ static const struct gvtg_cause_row table[] = {
 	  "removal would block",
 	  "Stop that process (a QEMU using the vGPU) first; a vGPU in use is never removed" },
 	{ GVTG_CAUSE_EXISTS, GVTG_DIAG_ERROR, "vgpu-exists",
-	  "it exists already ({parent} type {type})",
-	  "Choose another UUID, or leave it out to get a new one" },
+	  "it exists already ({parent} type {type}){[ and domain '{holder}' holds it]}",
+	  "Choose another UUID, or leave it out to get a new one{[; this one stays with "
+	  "'{holder}']}" },
 	{ GVTG_CAUSE_NO_SUCH_VGPU, GVTG_DIAG_ERROR, "no-such-vgpu", "no such vGPU",
 	  "'gvtgctl list' shows the vGPUs" },
 	{ GVTG_CAUSE_REMOVE_BLOCKED, GVTG_DIAG_WARNING, "remove-blocked",
@@ -285,6 +286,9 @@ static const char *op_template(enum gvtg_op op)
 	case GVTG_OP_CONFIG: return "reading the configuration{[ for domain '{domain}']}";
 	case GVTG_OP_READ_XML: return "reading the domain XML{[ of '{domain}']}";
 	case GVTG_OP_READ_STATE: return "reading the ownership records";
+	case GVTG_OP_DEFINE: return "defining {[vGPU {uuid}]}{?uuid:a vGPU}";
+	case GVTG_OP_WRITE_XML: return "writing the domain XML of {[vGPU {uuid}]}{?uuid:a vGPU}";
+	case GVTG_OP_ATTACH: return "attaching {[vGPU {uuid}]}{?uuid:a vGPU}{[ to domain '{domain}']}";
 	}
 	return "";
 }

@@ -40,7 +40,8 @@
  * (about 50000 of them) stop the parser instead. */
 #define NAMES_MAX_BYTES 300000
 /* Enough of a hostdev's UUID attribute for its message ('%.40s') and its check. */
-#define UUID_KEEP 48
+/* libvirt takes any number of dashes and spaces in a UUID; more than this is not one. */
+#define UUID_KEEP 160
 
 static __thread char parse_error[256];
 static __thread int parse_line, parse_code; /* libxml2's, for gvtg_domain_parse_where() */
@@ -542,8 +543,8 @@ static int collect_hostdevs(struct sax *x, struct gvtg_domain *d)
 			set_error("an mdev <hostdev> has no <source><address uuid='...'/>");
 			return -EINVAL;
 		}
-		if (r->uuid_len != GVTG_UUID_STRLEN || gvtg_uuid_normalize(r->uuid, u) < 0) {
-			set_error("an mdev <hostdev> has an invalid UUID '%.40s'", r->uuid);
+		if (r->uuid_len > UUID_KEEP || gvtg_uuid_normalize(r->uuid, u) < 0) {
+			set_error("an mdev <hostdev> has a malformed UUID '%.40s'", r->uuid);
 			return -EINVAL;
 		}
 		bool dup = false;
@@ -571,7 +572,7 @@ static int collect_metadata(struct sax *x, struct gvtg_domain *d)
 		struct raw_meta *r = &x->meta[i];
 		struct gvtg_meta_device *m = &d->meta[d->n_meta];
 		/* An entry without a usable UUID cannot match any hostdev: skip it. */
-		if (!r->has_uuid || r->uuid_len != GVTG_UUID_STRLEN ||
+		if (!r->has_uuid || r->uuid_len > UUID_KEEP ||
 		    gvtg_uuid_normalize(r->uuid, m->uuid) < 0)
 			continue;
 		m->parent = r->parent;
@@ -680,10 +681,23 @@ int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_doma
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
 	}
-	if (x->uuid.len != GVTG_UUID_STRLEN || gvtg_uuid_normalize(x->uuid.s, d->uuid) < 0)
+	if (!x->uuid.len || gvtg_uuid_normalize(x->uuid.s, d->uuid) < 0)
 		d->uuid[0] = '\0';
 
 	int r = collect_hostdevs(x, d);
+	/* A domain with a vGPU needs its UUID for the records: a malformed one is named as
+	 * such (without a vGPU it does not matter, and such a domain is never refused). */
+	if (r >= 0 && d->n_hostdevs && x->uuid.len && !d->uuid[0]) {
+		char shown[49];
+		size_t k = 0;
+		for (const char *p = x->uuid.s; *p && k < sizeof(shown) - 1; p++)
+			shown[k++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+		shown[k] = '\0';
+		set_error("the domain's <uuid> '%s' is malformed: libvirt takes 32 hex digits, "
+			  "with or without dashes",
+			  shown);
+		r = -EINVAL;
+	}
 	if (r >= 0)
 		r = collect_metadata(x, d);
 	sax_clear(x);

@@ -171,9 +171,8 @@ void gvtg_takedown(struct gvtg_ctx *ctx, struct gvtg_takedown *v, size_t n, int 
 		   int remove_ms);
 
 /* ---- mdevctl (mdevctl.c) ----
- * Run `mdevctl VERB --uuid UUID [--parent PARENT]` through the runner, at most timeout_ms
- * (then killed with its callouts).  0: exit status 0.  -ETIMEDOUT; -ENOENT/-EACCES: it
+ * Run argv (mdevctl's path, then `VERB --uuid UUID ...`) through the runner, at most
+ * timeout_ms (then killed with its callouts).  0: exit status 0.  -ETIMEDOUT; -ENOENT/-EACCES: it
  * cannot be run; -EPROTO: another status, detail its last line (cleaned) or the status. */
-int gvtg_mdevctl_run(struct gvtg_ctx *ctx, const char *mdevctl, const char *verb,
-		     const char *uuid, const char *parent, int timeout_ms, char *detail,
+int gvtg_mdevctl_run(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, char *detail,
 		     size_t detail_size);

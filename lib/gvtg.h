@@ -54,7 +54,8 @@ int gvtg_ctx_get_root_fd(const struct gvtg_ctx *ctx);
 
 /* ---- UUIDs ---------------------------------------------------------------- */
 
-/* Parse any case, write the 36-character lower-case form plus NUL. */
+/* Parse any form libvirt takes (any case, dashes or none, see uuid.c), write the
+ * 36-character lower-case form plus NUL; -EINVAL for anything else. */
 int gvtg_uuid_normalize(const char *in, char ret_out[GVTG_UUID_STRLEN + 1]);
 int gvtg_uuid_generate(char ret_out[GVTG_UUID_STRLEN + 1]);
 
@@ -212,7 +213,8 @@ struct gvtg_domain {
 
 /* Parse untrusted XML from memory: no network, no entities, no DTD.  -EBADMSG when the
  * document is not well-formed or is not a <domain>; -EINVAL when an mdev hostdev has a
- * missing or invalid UUID; -EFBIG when larger than GVTG_XML_MAX. */
+ * missing or malformed UUID, or the domain has one and a malformed <uuid>; -EFBIG
+ * when larger than GVTG_XML_MAX. */
 int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_domain);
 struct gvtg_domain *gvtg_domain_free(struct gvtg_domain *d);
 /* The last parse error text (thread-local), for messages; never NULL. */
@@ -495,6 +497,9 @@ enum gvtg_op {
 	GVTG_OP_CONFIG,
 	GVTG_OP_READ_XML,
 	GVTG_OP_READ_STATE,
+	GVTG_OP_DEFINE,         /* gvtgctl define */
+	GVTG_OP_WRITE_XML,      /* gvtgctl xml */
+	GVTG_OP_ATTACH,         /* gvtgctl attach */
 };
 
 #define GVTG_DIAG_NAME_MAX 130
@@ -706,6 +711,17 @@ int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *de
  * the device is removed again and detail names the attr. */
 int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
 				char *detail, size_t detail_size);
+/* Write def (uuid, parent, type, autostart; no attrs) as a definition: `mdevctl define`
+ * when gvtg_mdevctl_find() gives one (bounded by timeout_ms, and the file checked after),
+ * else the file in mdevctl's format, atomically, with the directories mdevctl needs.
+ * The caller has checked that nothing else holds the UUID.  -errno; detail (may be NULL)
+ * says what failed (mdevctl's last line, the file). */
+int gvtg_definition_write(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+			  int timeout_ms, char *detail, size_t detail_size);
+/* Remove def's file (uuid, parent): `mdevctl undefine`, else unlink; an active vGPU
+ * stays active.  -errno; detail as above. */
+int gvtg_definition_delete(struct gvtg_ctx *ctx, const struct gvtg_definition *def,
+			   int timeout_ms, char *detail, size_t detail_size);
 /* Stop it as the one removal does (removal.c): `mdevctl stop --uuid U` when there is an
  * mdevctl, at most timeout_ms; then, if the device is still there, the sysfs remove, at
  * most timeout_ms.  The definition stays.  0 removed, -ENOENT not active, -ETIMEDOUT the

@@ -52,12 +52,11 @@ static void set_detail(char *detail, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-int gvtg_mdevctl_run(struct gvtg_ctx *ctx, const char *mdevctl, const char *verb,
-		     const char *uuid, const char *parent, int timeout_ms, char *detail,
+int gvtg_mdevctl_run(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, char *detail,
 		     size_t detail_size)
 {
-	char *const argv[] = { (char *)mdevctl, (char *)verb, "--uuid", (char *)uuid,
-			       parent ? "--parent" : NULL, (char *)parent, NULL };
+	const char *mdevctl = argv[0], *verb = argv[1];
+	const char *uuid = argv[2] && !strcmp(argv[2], "--uuid") ? argv[3] : "?";
 	struct gvtg_run run = { .argv = argv, .keep_fd = -1, .flags = GVTG_RUN_CAPTURE };
 	set_detail(detail, detail_size, "%s", "");
 	int r = gvtg_run(&run, timeout_ms);
@@ -164,11 +163,14 @@ int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *de
 		}
 		return gvtg_definition_apply_attrs(ctx, def, detail, detail_size);
 	}
-	r = gvtg_mdevctl_run(ctx, mdevctl, "start", def->uuid, def->parent, timeout_ms, detail,
-			     detail_size);
+	char *const argv[] = { mdevctl, "start", "--uuid", (char *)def->uuid, "--parent",
+			       (char *)def->parent, NULL };
+	r = gvtg_mdevctl_run(ctx, argv, timeout_ms, detail, detail_size);
 	/* mdevctl undoes a refused attr itself; a timeout or a failed callout can leave
 	 * the device. */
 	if (r < 0 && device_active(ctx, def->uuid))
 		undo_start(ctx, def->uuid);
 	return r;
 }
+
+/* For the definition writer (define.c): the same bounded run. */

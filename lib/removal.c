@@ -53,8 +53,9 @@ void gvtg_takedown(struct gvtg_ctx *ctx, struct gvtg_takedown *v, size_t n, int 
 			snprintf(t->mdevctl_detail, sizeof(t->mdevctl_detail),
 				 "GVTG_MDEVCTL must be an absolute path");
 		} else if (t->defined && found > 0) {
-			int r = gvtg_mdevctl_run(ctx, mdevctl, "stop", t->uuid, NULL, mdevctl_ms,
-						 t->mdevctl_detail, sizeof(t->mdevctl_detail));
+			char *const argv[] = { mdevctl, "stop", "--uuid", t->uuid, NULL };
+			int r = gvtg_mdevctl_run(ctx, argv, mdevctl_ms, t->mdevctl_detail,
+						 sizeof(t->mdevctl_detail));
 			if (r == -ETIMEDOUT)
 				snprintf(t->mdevctl_detail, sizeof(t->mdevctl_detail),
 					 "%s did not finish within %d ms and was killed", mdevctl,

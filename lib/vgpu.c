@@ -18,6 +18,15 @@ int gvtg_create_locked(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, enum
 	if (r >= 0) {
 		diag_place(&d, dev.parent ? dev.parent : "?", dev.type ? dev.type : "?");
 		gvtg_device_clear(&dev);
+		/* The domain whose record holds it is named: it is that domain's now. */
+		struct gvtg_record held;
+		if (gvtg_record_read(ctx, uuid, &held) >= 0) {
+			if (gvtg_record_in_use(&held))
+				copy(d.holder, sizeof(d.holder),
+				     held.domain_name && *held.domain_name ? held.domain_name
+									   : held.domain_uuid);
+			gvtg_record_clear(&held);
+		}
 		return report(ctx, &d, GVTG_CAUSE_EXISTS, -EEXIST);
 	}
 	struct gvtg_record rec;

@@ -104,10 +104,39 @@ START_TEST(bad_documents)
 	ck_assert_int_eq(parse_file("not-domain.xml", &d), -EBADMSG);
 	ck_assert(strstr(gvtg_domain_parse_error(), "<domain>"));
 	ck_assert_int_eq(parse_file("bad-uuid.xml", &d), -EINVAL);
-	ck_assert(strstr(gvtg_domain_parse_error(), "invalid UUID 'not-a-uuid'"));
+	ck_assert(strstr(gvtg_domain_parse_error(), "malformed UUID 'not-a-uuid'"));
 	ck_assert_int_eq(gvtg_domain_parse("", 0, &d), -EBADMSG);
 	ck_assert_int_eq(gvtg_domain_parse("<domain/>", GVTG_XML_MAX + 1, &d), -EFBIG);
 	ck_assert_ptr_eq(d, (void *)0x1);
+}
+END_TEST
+
+/* libvirt's forms of a UUID, in <uuid> and in an mdev address: read as the kernel's. */
+START_TEST(uuid_forms_as_libvirt_takes_them)
+{
+	struct gvtg_domain *d;
+	const char *x = "<domain><name>a</name><uuid>D0D0D0D04444444484444444444444 44</uuid>"
+			"<devices><hostdev mode='subsystem' type='mdev'><source><address "
+			"uuid='4B20D0801B54404885B3A6A62D165C01'/></source></hostdev></devices>"
+			"</domain>";
+	ck_assert_int_eq(gvtg_domain_parse(x, strlen(x), &d), 0);
+	ck_assert_str_eq(d->uuid, "d0d0d0d0-4444-4444-8444-444444444444");
+	ck_assert_uint_eq(d->n_hostdevs, 1);
+	ck_assert_str_eq(d->hostdevs[0].uuid, U1);
+	gvtg_domain_free(d);
+
+	/* a malformed <uuid> is named as such when the domain has a vGPU */
+	x = "<domain><name>a</name><uuid>d0d0d0d0-4444</uuid><devices><hostdev "
+	    "mode='subsystem' type='mdev'><source><address uuid='" U1 "'/></source>"
+	    "</hostdev></devices></domain>";
+	ck_assert_int_eq(gvtg_domain_parse(x, strlen(x), &d), -EINVAL);
+	ck_assert_msg(strstr(gvtg_domain_parse_error(), "<uuid> 'd0d0d0d0-4444' is malformed"),
+		      "%s", gvtg_domain_parse_error());
+	/* and does not matter without one */
+	x = "<domain><name>a</name><uuid>d0d0d0d0-4444</uuid><devices/></domain>";
+	ck_assert_int_eq(gvtg_domain_parse(x, strlen(x), &d), 0);
+	ck_assert_str_eq(d->uuid, "");
+	gvtg_domain_free(d);
 }
 END_TEST
 
@@ -207,6 +236,7 @@ static int ref_parse(const char *buf, size_t len, struct gvtg_domain **ret)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
 	char *u = ref_string(xp, root, "string(/domain/uuid)");
+	bool uuid_malformed = u && *u && gvtg_uuid_normalize(u, d->uuid) < 0;
 	if (!u || gvtg_uuid_normalize(u, d->uuid) < 0)
 		d->uuid[0] = '\0';
 	free(u);
@@ -236,6 +266,8 @@ static int ref_parse(const char *buf, size_t len, struct gvtg_domain **ret)
 		free(hu);
 	}
 	xmlXPathFreeObject(o);
+	if (r == 0 && d->n_hostdevs && uuid_malformed)
+		r = -EINVAL;
 	xp->node = root;
 	o = xmlXPathEvalExpression((const xmlChar *)"/domain/metadata/gvtg:vgpu/gvtg:device", xp);
 	n = o->nodesetval ? o->nodesetval->nodeNr : 0;
@@ -557,6 +589,7 @@ int main(void)
 	tcase_add_test(tc, no_mdev_hostdev);
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, bad_documents);
+	tcase_add_test(tc, uuid_forms_as_libvirt_takes_them);
 	tcase_add_test(tc, error_text_is_one_line);
 	tcase_add_test(tc, mode_and_type_must_match);
 	tcase_add_test(tc, too_many_hostdevs);

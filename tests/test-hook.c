@@ -237,7 +237,7 @@ START_TEST(untrusted_input)
 	expect_refusal("<!DOCTYPE>");
 	ck_assert_ptr_null(strstr(res.err, "root:")); /* /etc/passwd never read */
 	run("bad-uuid.xml", "bad", "prepare", "begin", "-");
-	expect_refusal("invalid UUID 'not-a-uuid'");
+	expect_refusal("malformed UUID 'not-a-uuid'");
 	run(NULL, "win10", "prepare", "begin", "-");
 	expect_refusal("the domain XML is empty");
 	hook_result_free(&res);

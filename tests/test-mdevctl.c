@@ -992,7 +992,7 @@ START_TEST(definition_parent_not_registered)
 	ctl_run(&r, "xml", U1, NULL);
 	ck_assert_int_eq(r.rc, 1);
 	ck_assert_str_eq(r.out, "");
-	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": " WORDS);
+	ck_assert_str_eq(r.err, "gvtgctl: writing the domain XML of vGPU " U1 ": " WORDS);
 	ctl_result_clear(&r);
 	char *create = fakesys_read(fs, "sys/devices/pci0000:00/" GPU
 					"/mdev_supported_types/i915-GVTg_V5_4/create");
@@ -1022,8 +1022,9 @@ START_TEST(ctl_xml_follows_definition)
 	ctl_run(&r, "xml", "--type", "i915-GVTg_V5_8", U1, NULL);
 	ck_assert_int_eq(r.rc, 1);
 	ck_assert_str_eq(r.out, "");
-	ck_assert_str_eq(r.err, "gvtgctl: creating vGPU " U1 ": the command line asks for type "
-				"i915-GVTg_V5_8, but its definition /etc/mdevctl.d/" GPU "/" U1
+	ck_assert_str_eq(r.err, "gvtgctl: writing the domain XML of vGPU " U1
+				": the command line asks for type i915-GVTg_V5_8, but its definition "
+				"/etc/mdevctl.d/" GPU "/" U1
 				" gives " GPU " type i915-GVTg_V5_4. Say it in one place: change the "
 				"command line or the definition ('mdevctl modify --uuid " U1 "')\n");
 	ctl_result_clear(&r);

@@ -209,25 +209,32 @@ static void written(struct outcome *o)
 		}
 }
 
-/* An attribute of the <gvtg:device> element xml or attach printed. */
+/* An attribute of the <gvtg:device> element xml or attach printed (xml quotes as libvirt
+ * does, attach --dry-run prints the document it defines, as libxml2 writes it). */
 static void metadata(struct outcome *o)
 {
 	const char *e = strstr(o->out, "gvtg:device uuid='" U "'");
+	char q = '\'';
+	if (!e && (e = strstr(o->out, "gvtg:device uuid=\"" U "\"")))
+		q = '"';
 	if (!e)
 		return;
 	const char *end = strstr(e, "/>");
-	const char *p = strstr(e, "parent='"), *t = strstr(e, "type='");
+	char pk[16], tk[16];
+	snprintf(pk, sizeof(pk), "parent=%c", q);
+	snprintf(tk, sizeof(tk), "type=%c", q);
+	const char *p = strstr(e, pk), *t = strstr(e, tk);
 	if (p && p < end)
-		sscanf(p + 8, "%63[^']", o->parent);
+		snprintf(o->parent, sizeof(o->parent), "%.*s", (int)strcspn(p + 8, "'\""), p + 8);
 	if (t && t < end)
-		sscanf(t + 6, "%63[^']", o->type);
+		snprintf(o->type, sizeof(o->type), "%.*s", (int)strcspn(t + 6, "'\""), t + 6);
 }
 
-/* The refusal, as any caller words it: after "<program>: creating vGPU U[ for domain
- * 'd']: ", with the domain's metadata standing for the command line. */
+/* The refusal, as any caller words it: after "<program>: <what it does> vGPU U[ for
+ * domain 'd']: ", with the domain's metadata standing for the command line. */
 static void refusal(struct outcome *o)
 {
-	const char *s = strstr(o->err, "creating vGPU " U);
+	const char *s = strstr(o->err, "vGPU " U);
 	if (!s)
 		return;
 	s = strstr(s, ": ");

@@ -271,7 +271,53 @@ START_TEST(deny_wins)
 	check();
 	assert_rc(1);
 	assert_has("may not execute hook " HOOK_LINK
-	           " (-> /usr/sbin/gvtg-hook): /" PROFILE " denies it");
+	           " (-> /usr/sbin/gvtg-hook): /" PROFILE " denies it (rule 'deny "
+	           "/usr/sbin/gvtg-* x' in /" LOCAL ")");
+}
+END_TEST
+
+/* Statements as apparmor_parser reads them: a rule over two lines is one rule, and the
+ * file it is in (local/) is named. */
+START_TEST(rule_over_two_lines)
+{
+	host("libvirtd (enforce)\n");
+	hook_at("/usr/libexec/gvtg-hook/gvtg-hook");
+	fakesys_write(fs, LOCAL, "# the hook\n/usr/libexec/gvtg-hook/gvtg-hook\n    PUx,\n");
+	check();
+	assert_rc(0);
+	assert_has("PASS  libvirtd (AppArmor libvirtd) may execute hook " HOOK_LINK
+	           " (-> /usr/libexec/gvtg-hook/gvtg-hook): rule "
+	           "'/usr/libexec/gvtg-hook/gvtg-hook PUx' in /" LOCAL "\n");
+}
+END_TEST
+
+/* Several rules on one line, commas inside {alternatives} and (lists) ending none. */
+START_TEST(rules_on_one_line)
+{
+	host("libvirtd (enforce)\n");
+	hook_at("/usr/libexec/gvtg-hook/gvtg-hook");
+	fakesys_write(fs, LOCAL,
+		      "signal (send, receive) peer=libvirtd, /usr/{lib,libexec}/gvtg-hook/* PUx, "
+		      "/usr/lib/x r, # and a comment, with a comma\n");
+	check();
+	assert_rc(0);
+	assert_has("rule '/usr/{lib,libexec}/gvtg-hook/* PUx' in /" LOCAL);
+}
+END_TEST
+
+/* A deny on the line after an allow, and in a hat of the profile: only the profile's
+ * own deny counts, and it wins over the allow. */
+START_TEST(deny_after_allow_on_one_line)
+{
+	host("libvirtd (enforce)\n");
+	hook_at("/usr/libexec/gvtg-hook/gvtg-hook");
+	fakesys_write(fs, LOCAL,
+		      "/usr/libexec/gvtg-hook/* PUx, deny /usr/libexec/gvtg-hook/gvtg-hook\n"
+		      "  x,\n");
+	check();
+	assert_rc(1);
+	assert_has(": /" PROFILE " denies it (rule 'deny /usr/libexec/gvtg-hook/gvtg-hook x' in /"
+		   LOCAL ")");
 }
 END_TEST
 
@@ -372,6 +418,9 @@ static Suite *mac_suite(void)
 	tcase_add_test(tc, allowed_copy_in_hooks_dir);
 	tcase_add_test(tc, allowed_by_local_rule);
 	tcase_add_test(tc, deny_wins);
+	tcase_add_test(tc, rule_over_two_lines);
+	tcase_add_test(tc, rules_on_one_line);
+	tcase_add_test(tc, deny_after_allow_on_one_line);
 	tcase_add_test(tc, other_hooks_count);
 	tcase_add_test(tc, complain_mode_warns);
 	tcase_add_test(tc, unconfined_no_failure);

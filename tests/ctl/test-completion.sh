@@ -11,7 +11,10 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/sys/class/mdev_bus/0000:00:02.0/mdev_supported_types/i915-GVTg_V5_4" \
 	"$root/sys/class/mdev_bus/0000:00:02.0/mdev_supported_types/i915-GVTg_V5_8" \
 	"$root/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1" \
-	"$root/sys/bus/mdev/devices/aaaaaaaa-1111-4111-8111-111111111111"
+	"$root/sys/bus/mdev/devices/aaaaaaaa-1111-4111-8111-111111111111" \
+	"$root/etc/mdevctl.d/0000:00:02.0" "$root/etc/mdevctl.d/scripts.d/callouts"
+echo '{"mdev_type": "i915-GVTg_V5_4", "start": "manual", "attrs": []}' \
+	>"$root/etc/mdevctl.d/0000:00:02.0/dddddddd-4444-4444-8444-444444444444"
 
 # A virsh that lists two defined domains, for attach and detach.
 mkdir -p "$root/bin"
@@ -53,6 +56,10 @@ expect "gvtgctl --root $root remove " "--config --force --help --root --verbose 
 expect "gvtgctl --root $root types 0" "0000:00:02.0"
 expect "gvtgctl xml --display " "gtk off spice"
 expect "gvtgctl sleep p" "post pre"
+expect "gvtgctl de" "define detach"
+expect "gvtgctl --root $root define --" "--auto --config --help --json --parent --root --type --verbose"
+expect "gvtgctl --root $root define --type " "i915-GVTg_V5_4 i915-GVTg_V5_8 mtty-1"
+expect "gvtgctl --root $root undefine " "--config --help --root --verbose dddddddd-4444-4444-8444-444444444444"
 expect "gvtgctl boot --s" "--stop"
 expect "gvtgctl he" "help"
 expect "gvtgctl help at" "attach"

@@ -56,6 +56,9 @@ cat <<'EOF' | node "$work/orig-node.xml"
   <uuid>d0d0d0d0-4444-4444-8444-444444444444</uuid>
   <memory unit='MiB'>4096</memory>
   <vcpu>2</vcpu>
+  <metadata>
+    <app:note xmlns:app='urn:example:app'>kept <app:b>as</app:b> written</app:note>
+  </metadata>
   <os><type arch='x86_64'>hvm</type></os>
   <devices>
     <graphics type='vnc' port='-1' autoport='yes'/>
@@ -64,6 +67,7 @@ cat <<'EOF' | node "$work/orig-node.xml"
 </domain>
 EOF
 dumpxml "$work/orig-node.xml" >"$work/orig.xml"
+grep -q "kept <app:b>as</app:b> written" "$work/orig.xml" || fail "the test driver drops mixed content"
 
 U=4b20d080-1b54-4048-85b3-a6a62d165c01
 cycle() {
@@ -104,7 +108,55 @@ cycle gtk --display=gtk --ramfb --romfile /var/lib/libvirt/vbios.rom
 grep -q "<graphics type='spice'" "$work/spice-libvirt.xml" || fail "spice: no SPICE graphics"
 grep -q "<graphics type='vnc'" "$work/spice-libvirt.xml" && fail "spice: the VNC graphics is still there"
 grep -q "<graphics" "$work/gtk-libvirt.xml" && fail "gtk: a <graphics> is still there"
-grep -q "<qemu:arg value='gtk,gl=on,zoom-to-fit=off'/>" "$work/gtk-attached.xml" || fail "gtk: no GTK display"
+grep -q "<qemu:arg value=.gtk,gl=on,zoom-to-fit=off./>" "$work/gtk-attached.xml" || fail "gtk: no GTK display"
+
+# --dry-run prints what is defined: the text of mixed-content metadata is in it
+grep -q "kept <app:b>as</app:b> written" "$work/plain-attached.xml" ||
+	fail "attach --dry-run dropped the text of mixed-content metadata"
+
+# No secret in metadata: a display's password stays in the secure definition (on the
+# vGPU's SPICE display), and detach puts it back where it was.
+secure() {
+	virsh -q -c "test://$1" dumpxml --inactive --security-info win10
+}
+sed -e "s|<graphics type='vnc' port='-1' autoport='yes'|& passwd='s3cret'|" \
+	"$work/orig.xml" | node "$work/pw-node.xml"
+secure "$work/pw-node.xml" >"$work/pw-orig.xml"
+grep -q "passwd='s3cret'" "$work/pw-orig.xml" || fail "pw: the test driver lost the password"
+if "$gvtgctl" --root "$root" attach --connect "test://$work/pw-node.xml" win10 --type i915-GVTg_V5_4 \
+	--uuid "$U" --display=spice --dry-run >"$work/pw-attached.xml" 2>"$work/pw.err"; then
+	node "$work/pw-node2.xml" <"$work/pw-attached.xml"
+	dumpxml "$work/pw-node2.xml" >"$work/pw-public.xml"
+	if grep -q "s3cret" "$work/pw-public.xml"; then
+		fail "pw: a client without the secure flag reads the password after attach"
+	else
+		echo "ok: pw: no password where a read-only client reads"
+	fi
+	sed -n '/<metadata>/,/<\/metadata>/p' "$work/pw-attached.xml" | grep -q "s3cret" &&
+		fail "pw: the password is in the metadata"
+	secure "$work/pw-node2.xml" | grep -q "<graphics type='spice' passwd='s3cret'" ||
+		fail "pw: the vGPU's SPICE display does not keep the password"
+	secure "$work/pw-node2.xml" | node "$work/pw-node3.xml"
+	"$gvtgctl" --root "$root" detach --connect "test://$work/pw-node3.xml" win10 --dry-run \
+		>"$work/pw-detached.xml" 2>"$work/pw.err" || fail "pw: detach: $(cat "$work/pw.err")"
+	node "$work/pw-node4.xml" <"$work/pw-detached.xml"
+	secure "$work/pw-node4.xml" >"$work/pw-back.xml"
+	if cmp -s "$work/pw-orig.xml" "$work/pw-back.xml"; then
+		echo "ok: pw: detach gives back the definition with its password"
+	else
+		fail "pw: not the same after detach:"
+		diff -u "$work/pw-orig.xml" "$work/pw-back.xml" || true
+	fi
+else
+	fail "pw: attach --display=spice: $(cat "$work/pw.err")"
+fi
+# a GTK display has no place for the password: refused, saying what to do
+if "$gvtgctl" --root "$root" attach --connect "test://$work/pw-node.xml" win10 --type i915-GVTg_V5_4 \
+	--uuid "$U" --display=gtk --dry-run >/dev/null 2>"$work/pw-gtk.err"; then
+	fail "pw: attach --display=gtk of a domain with a password succeeded"
+fi
+grep -q "has a password, and a GTK display has no place to keep it. Use --display=spice" \
+	"$work/pw-gtk.err" || fail "pw: gtk refusal: $(cat "$work/pw-gtk.err")"
 
 # detach of a domain with two vGPUs needs the UUID; with it, only that one goes
 "$gvtgctl" --root "$root" attach --connect "test://$work/plain-node2.xml" win10 --type i915-GVTg_V5_8 \

@@ -199,7 +199,7 @@ DISPLAY_ATTR=off attach_cycle gtk --display=gtk
 
 # --dry-run prints the result and changes nothing
 if ctl attach "$DOM" --type i915-GVTg_V5_4 --uuid "$U" --dry-run >"$work/dry.out" 2>&1 &&
-	grep -q "<address uuid='$U'/>" "$work/dry.out" && head -n 1 "$work/dry.out" | grep -q "^<domain type='qemu'"; then
+	grep -q "<address uuid=.$U./>" "$work/dry.out" && head -n 1 "$work/dry.out" | grep -q "^<domain type=.qemu."; then
 	dump after-dry
 	if cmp -s "$work/before.xml" "$work/after-dry.xml"; then
 		ok "--dry-run prints the domain and changes nothing"
@@ -209,6 +209,39 @@ if ctl attach "$DOM" --type i915-GVTg_V5_4 --uuid "$U" --dry-run >"$work/dry.out
 else
 	fail "--dry-run: $(head -c 300 "$work/dry.out")"
 fi
+
+# No secret in metadata: with a VNC password, a read-only client reads no password
+# after attach, and detach gives back the definition with it.
+sdump() {
+	timeout 30 virsh -c "$URI" dumpxml --inactive --security-info "$DOM" >"$work/$1.xml"
+}
+sed -e "s|<graphics type='vnc' port='-1' autoport='yes'|& passwd='s3cret'|" \
+	"$work/before.xml" >"$work/domain-pw.xml"
+timeout 30 virsh -c "$URI" define "$work/domain-pw.xml" >"$work/define-pw.out" 2>&1 ||
+	fail "virsh define (password): $(cat "$work/define-pw.out")"
+sdump pw-before
+if ! grep -q "passwd='s3cret'" "$work/pw-before.xml"; then
+	fail "pw: the daemon did not keep the password"
+elif ctl attach "$DOM" --type i915-GVTg_V5_4 --uuid "$U" --display=spice >"$work/pw.out" 2>&1; then
+	timeout 30 virsh -r -c "$URI" dumpxml --inactive "$DOM" >"$work/pw-ro.xml" 2>&1
+	if grep -q "s3cret" "$work/pw-ro.xml"; then
+		fail "pw: 'virsh -r dumpxml' shows the password after attach"
+	elif grep -q "gvtg:replaced" "$work/pw-ro.xml"; then
+		ok "pw: 'virsh -r dumpxml' after attach shows no password"
+	else
+		fail "pw: no kept graphics in: $(tr '\n' ' ' <"$work/pw-ro.xml" | head -c 400)"
+	fi
+	ctl detach "$DOM" >"$work/pw-detach.out" 2>&1 || fail "pw: detach: $(cat "$work/pw-detach.out")"
+	sdump pw-after
+	if cmp -s "$work/pw-before.xml" "$work/pw-after.xml"; then
+		ok "pw: detach gives back the definition with its password"
+	else
+		fail "pw: differs after detach: $(diff "$work/pw-before.xml" "$work/pw-after.xml" | tr '\n' ' ')"
+	fi
+else
+	fail "pw: attach --display=spice: $(cat "$work/pw.out")"
+fi
+timeout 30 virsh -c "$URI" define "$work/before.xml" >/dev/null 2>&1 || fail "redefining the plain domain"
 
 # refusals change nothing
 refused() {

@@ -97,6 +97,99 @@ grep -q "^created boot vGPU $boot_uuid" "$root/out" || fail "boot made nothing b
 grep -q 'stopped by SIGTERM: removed the 1 boot vGPU this run made' "$root/err" ||
 	fail "no word of the rollback on stderr: $(cat "$root/err")"
 
+# define: an mdevctl definition, no device; the hook starts it when a domain that names
+# the vGPU starts and stops it when the domain stops, the definition kept
+d=4b20d080-1b54-4048-85b3-a6a62d16de01
+f=$root/etc/mdevctl.d/0000:00:02.0/$d
+ctl define --type i915-GVTg_V5_8 "${d^^}" >"$root/out" || fail "define exited $?"
+grep -q "^Defined vGPU $d: parent 0000:00:02.0 (automatic), type i915-GVTg_V5_8 (command line), start manual" "$root/out" ||
+	fail "define said: $(cat "$root/out")"
+grep -q '"mdev_type": "i915-GVTg_V5_8"' "$f" 2>/dev/null || fail "no definition $f"
+grep -q '"start": "manual"' "$f" 2>/dev/null || fail "$f is not start manual"
+[[ ! -e $root/sys/bus/mdev/devices/$d ]] || fail "define created the device"
+ctl list --defined --json | grep -q "\"uuid\": \"$d\"" || fail "list --defined lacks $d"
+if ctl define --type i915-GVTg_V5_4 "$d" 2>"$root/err"; then
+	fail "a second define of $d succeeded"
+fi
+grep -q "defining vGPU $d: it is defined already in /etc/mdevctl.d/0000:00:02.0/$d" "$root/err" ||
+	fail "define again: $(cat "$root/err")"
+if [[ -n ${GVTG_HOOK:-} ]]; then
+	cat >"$root/vmd.xml" <<EOF
+<domain type='kvm'>
+  <name>vmd</name>
+  <uuid>d1d1d1d1-4444-4444-8444-444444444444</uuid>
+  <devices>
+    <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci'>
+      <source><address uuid='$d'/></source>
+    </hostdev>
+  </devices>
+</domain>
+EOF
+	GVTG_ROOT=$root timeout 20 "$GVTG_HOOK" vmd prepare begin - <"$root/vmd.xml" ||
+		fail "the hook did not start vmd (exit $?)"
+	[[ $(basename "$(readlink "$root/sys/bus/mdev/devices/$d/mdev_type" 2>/dev/null)") == i915-GVTg_V5_8 ]] ||
+		fail "the hook did not start $d from its definition"
+	GVTG_ROOT=$root timeout 20 "$GVTG_HOOK" vmd release end - <"$root/vmd.xml" ||
+		fail "the hook did not release vmd (exit $?)"
+	[[ ! -e $root/sys/bus/mdev/devices/$d ]] || fail "$d still exists after vmd stopped"
+	[[ -e $f ]] || fail "the definition went with the device"
+fi
+# a UUID a record holds is refused
+uuid2=$(ctl create --type i915-GVTg_V5_8) || fail "create exited $?"
+if ctl define --type i915-GVTg_V5_8 "$uuid2" 2>"$root/err"; then
+	fail "define of $uuid2, which a record holds, succeeded"
+fi
+grep -q "defining vGPU $uuid2: it exists already as a vGPU of gvtg-hook (manual)" "$root/err" ||
+	fail "define of a recorded vGPU: $(cat "$root/err")"
+ctl remove "$uuid2" || fail "remove exited $?"
+# undefine: the file goes
+ctl undefine "$d" >"$root/out" || fail "undefine exited $?"
+[[ ! -e $f ]] || fail "$f left after undefine"
+if ctl undefine "$d" 2>"$root/err"; then
+	fail "undefine of an undefined vGPU succeeded"
+fi
+grep -q "undefining vGPU $d: it has no definition in /etc/mdevctl.d" "$root/err" ||
+	fail "undefine again: $(cat "$root/err")"
+
+# with mdevctl (a stand-in): define and undefine go through it, and what it did is
+# checked, not believed
+cat >"$root/mdevctl" <<'EOF'
+#!/bin/bash
+echo "$*" >>"$STANDIN_LOG"
+[[ -n ${STANDIN_LIE:-} ]] && exit 0
+while (($#)); do
+	case $1 in
+	define | undefine) verb=$1 ;;
+	--uuid) u=$2; shift ;;
+	--parent) p=$2; shift ;;
+	--type) t=$2; shift ;;
+	esac
+	shift
+done
+f=$STANDIN_ROOT/etc/mdevctl.d/$p/$u
+if [[ $verb == define ]]; then
+	mkdir -p "${f%/*}"
+	printf '{"mdev_type": "%s", "start": "manual", "attrs": []}\n' "$t" >"$f"
+else
+	rm "$f"
+fi
+EOF
+chmod 755 "$root/mdevctl"
+export STANDIN_LOG=$root/mdevctl.log STANDIN_ROOT=$root
+GVTG_MDEVCTL=$root/mdevctl ctl define --type i915-GVTg_V5_4 --auto "$d" >/dev/null || fail "define through mdevctl exited $?"
+grep -qx "define --uuid $d --parent 0000:00:02.0 --type i915-GVTg_V5_4 --auto" "$STANDIN_LOG" ||
+	fail "mdevctl was run as: $(cat "$STANDIN_LOG")"
+[[ -e $f ]] || fail "no $f after define through mdevctl"
+GVTG_MDEVCTL=$root/mdevctl ctl undefine "$d" >/dev/null || fail "undefine through mdevctl exited $?"
+grep -qx "undefine --uuid $d --parent 0000:00:02.0" "$STANDIN_LOG" ||
+	fail "mdevctl was run as: $(cat "$STANDIN_LOG")"
+[[ ! -e $f ]] || fail "$f left after undefine through mdevctl"
+if STANDIN_LIE=1 GVTG_MDEVCTL=$root/mdevctl ctl define --type i915-GVTg_V5_4 "$d" 2>"$root/err"; then
+	fail "define succeeded though mdevctl wrote nothing"
+fi
+grep -q "defining vGPU $d: $root/mdevctl define reported success, but /etc/mdevctl.d/0000:00:02.0/$d does not exist" "$root/err" ||
+	fail "mdevctl that wrote nothing: $(cat "$root/err")"
+
 if ((failures)); then
 	exit 1
 fi

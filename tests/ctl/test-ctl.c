@@ -544,6 +544,64 @@ START_TEST(create_ambiguous)
 }
 END_TEST
 
+/* define: mdevctl's file, placed as create places it, nothing created; every holder of
+ * the UUID refused; undefine takes the file away. */
+START_TEST(define_and_undefine)
+{
+	fakesys_gvt_host(fs);
+	unsetenv("GVTG_MDEVCTL"); /* the file itself, as on a host without mdevctl */
+	run("define", "--type", T8, "AAAAAAAA11114111811111111111 1112", NULL);
+	assert_rc(0);
+	assert_out_has("Defined vGPU aaaaaaaa-1111-4111-8111-111111111112: parent 0000:00:02.0 "
+		       "(automatic), type " T8 " (command line), start manual, in "
+		       "/etc/mdevctl.d/0000:00:02.0/aaaaaaaa-1111-4111-8111-111111111112.\n");
+	ck_assert_str_eq(file("etc/mdevctl.d/0000:00:02.0/aaaaaaaa-1111-4111-8111-111111111112"),
+			 "{\n  \"mdev_type\": \"" T8 "\",\n  \"start\": \"manual\",\n  "
+			 "\"attrs\": []\n}\n");
+	ck_assert_str_eq(file(TYPES "/" T8 "/create"), "");
+	run("list", "--defined", "--json", NULL);
+	assert_out_has("\"uuid\": \"aaaaaaaa-1111-4111-8111-111111111112\"");
+
+	/* defined already, held by a record, active: refused, nothing written */
+	run("define", "--type", T4, "aaaaaaaa-1111-4111-8111-111111111112", NULL);
+	assert_rc(1);
+	assert_err_has("gvtgctl: defining vGPU aaaaaaaa-1111-4111-8111-111111111112: it is defined "
+		       "already in /etc/mdevctl.d/0000:00:02.0/aaaaaaaa-1111-4111-8111-111111111112 "
+		       "(0000:00:02.0 type " T8 ")");
+	write_record(UC, "manual", "win10", DOM_UUID);
+	run("define", "--type", T8, UC, NULL);
+	assert_rc(1);
+	assert_err_has("defining vGPU " UC ": domain 'win10' holds it");
+	ck_assert_int_eq(fakesys_add_device(fs, GPU, T8, UB), 0);
+	run("define", "--type", T8, UB, NULL);
+	assert_rc(1);
+	assert_err_has("defining vGPU " UB ": it exists already (0000:00:02.0 type " T8 ")");
+	run("define", "--type", "nope", NULL);
+	assert_rc(1);
+	assert_err_has("gvtgctl: defining a vGPU: parent 0000:00:02.0 has no type 'nope'");
+	run("define", "--type", T8, "not-a-uuid", NULL);
+	assert_rc(2);
+	assert_err_has("'not-a-uuid' is a malformed UUID");
+
+	/* --auto, and --json */
+	run("--json", "define", "--type", T4, "--auto", UA, NULL);
+	assert_rc(0);
+	assert_out_has("\"start\": \"auto\"");
+	assert_out_has("\"file\": \"/etc/mdevctl.d/0000:00:02.0/" UA "\"");
+
+	run("undefine", "aaaaaaaa-1111-4111-8111-111111111112", NULL);
+	assert_rc(0);
+	assert_out_has("Removed the definition /etc/mdevctl.d/0000:00:02.0/"
+		       "aaaaaaaa-1111-4111-8111-111111111112 of vGPU "
+		       "aaaaaaaa-1111-4111-8111-111111111112.\n");
+	ck_assert_ptr_null(fakesys_read(fs, "etc/mdevctl.d/0000:00:02.0/"
+					    "aaaaaaaa-1111-4111-8111-111111111112"));
+	run("undefine", "aaaaaaaa-1111-4111-8111-111111111112", NULL);
+	assert_rc(1);
+	assert_err_has("undefining vGPU aaaaaaaa-1111-4111-8111-111111111112: it has no definition");
+}
+END_TEST
+
 START_TEST(create_refusals)
 {
 	run("create", "--type", T4, UA, NULL);
@@ -591,8 +649,21 @@ START_TEST(create_refusals)
 	assert_rc(1);
 	assert_err_has("creating vGPU " UC ": domain 'win10' holds it");
 
+	/* the vGPU exists and a running domain's record holds it: that domain is named */
+	write_record(UB, "created", "win10", DOM_UUID);
+	run("create", "--type", T8, UB, NULL);
+	assert_rc(1);
+	assert_err_has("it exists already (0000:00:02.0 type i915-GVTg_V5_8) and domain 'win10' "
+		       "holds it. Choose another UUID, or leave it out to get a new one; this one "
+		       "stays with 'win10'");
+
+	/* any form libvirt takes; a malformed one is named as such */
+	run("create", "--type", T8, "BBBBBBBB22224222822222222222 2222", NULL);
+	assert_rc(1);
+	assert_err_has("creating vGPU " UB ": it exists already");
 	run("create", "--type", T8, "not-a-uuid", NULL);
 	assert_rc(2);
+	assert_err_has("'not-a-uuid' is a malformed UUID (32 hex digits, with or without dashes)");
 	run("create", "--type", "../x", NULL);
 	assert_rc(2);
 	run("create", UA, UB, NULL);
@@ -836,6 +907,48 @@ START_TEST(check_summary_and_wrap)
 	run("check", NULL);
 	assert_out_has("WARN  GuC firmware loading on (i915.enable_guc=3): add i915.enable_guc=0 "
 		       "to the kernel command line: GVT-g does not work with GuC submission\n");
+}
+END_TEST
+
+/* An Alder Lake iGPU cannot do GVT-g: the GVT-g-only checks are no failures with GVT-g
+ * fixes (no reboot for enable_gvt, no kvmgt), and the summary says what the host can
+ * use instead, which gvtg-hook does not manage. */
+START_TEST(check_gpu_without_gvt)
+{
+	good_host();
+	fakesys_write(fs, GPU_DIR "/device", "0x4680\n");
+	rm("sys/module/i915/parameters/enable_gvt");
+	rm("sys/module/kvmgt");
+	rm(TYPES);
+	run("check", NULL);
+	assert_rc(1);
+	assert_out_has("FAIL  Intel iGPU at 0000:00:02.0 (0x4680, Alder Lake): GVT-g is not "
+		       "supported on this generation; use SR-IOV\n");
+	assert_out_has("INFO  i915 has no enable_gvt parameter (i915 not loaded, or built "
+		       "without GVT-g) (needed only for GVT-g, which this GPU cannot do)\n");
+	assert_out_has("INFO  module kvmgt not loaded (needed only for GVT-g, which this GPU "
+		       "cannot do)\n");
+	assert_out_has("INFO  0000:00:02.0 offers no vGPU types (needed only for GVT-g, which "
+		       "this GPU cannot do)\n");
+	ck_assert_ptr_null(strstr(res.out, "enable_gvt=1"));
+	ck_assert_ptr_null(strstr(res.out, "modprobe kvmgt"));
+	/* one failure: the GPU itself */
+	ck_assert_ptr_null(strstr(strstr(res.out, "FAIL") + 4, "FAIL"));
+	assert_out_has(" failed, 3 for information: this GPU cannot do GVT-g; it can use SR-IOV "
+		       "virtual functions (with the xe driver, or the i915 SR-IOV module) or be "
+		       "passed whole to one VM (GVT-d), which gvtg-hook does not manage\n");
+
+	run("check", "--json", NULL);
+	struct json *j = json_parse(res.out);
+	ck_assert_msg(j, "not JSON:\n%s", res.out);
+	ck_assert_ptr_nonnull(strstr(json_str(j, "summary.instead"), "GVT-d"));
+	json_free(j);
+
+	/* an Ice Lake: GVT-d only */
+	fakesys_write(fs, GPU_DIR "/device", "0x8a52\n");
+	run("check", NULL);
+	assert_out_has(": this GPU cannot do GVT-g; it can be passed whole to one VM (GVT-d), "
+		       "which gvtg-hook does not manage\n");
 }
 END_TEST
 
@@ -1432,18 +1545,18 @@ START_TEST(xml_refusals)
 	ck_assert_str_eq(res.out, "");
 	/* in the diagnosis table's words; the UUID gvtgctl made up is not named */
 	ck_assert_str_eq(res.err,
-			 "gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has several types and "
+			 "gvtgctl: writing the domain XML of vGPU " UA ": parent 0000:00:02.0 has several types and "
 			 "none is chosen: i915-GVTg_V5_1 (1920x1200, 1 left), i915-GVTg_V5_2 "
 			 "(1920x1200, 2 left), i915-GVTg_V5_4 (1920x1200, 2 left), i915-GVTg_V5_8 "
 			 "(1024x768, 2 left). Set type= in the domain metadata (gvtgctl xml), pass "
 			 "--type to gvtgctl, or set type= in " GVTG_CONFIG_FILE " [defaults]\n");
 	run("xml", NULL);
 	assert_rc(1);
-	assert_err_has("gvtgctl: creating a vGPU: parent 0000:00:02.0 has several types");
+	assert_err_has("gvtgctl: writing the domain XML of a vGPU: parent 0000:00:02.0 has several types");
 	run("xml", "--type", "GVTg_V5_4", UA, NULL);
 	assert_rc(1);
 	ck_assert_str_eq(res.out, "");
-	assert_err_has("gvtgctl: creating vGPU " UA ": parent 0000:00:02.0 has no type 'GVTg_V5_4' "
+	assert_err_has("gvtgctl: writing the domain XML of vGPU " UA ": parent 0000:00:02.0 has no type 'GVTg_V5_4' "
 		       "(from the command line). Did you mean 'i915-GVTg_V5_4'? Choose one of its "
 		       "types: ");
 	run("xml", "--type", "i915-GVTg_V5_3", "--parent", GPU, UA, NULL);
@@ -1712,7 +1825,7 @@ START_TEST(help_details)
 	json_free(j);
 	run("--json", "create", NULL);
 	assert_rc(2);
-	assert_err_has("--json is for list, types and check, not create");
+	assert_err_has("--json is for list, types, check and define, not create");
 }
 END_TEST
 
@@ -1801,11 +1914,13 @@ static Suite *ctl_suite(void)
 	CASE("create", tcase_add_test(tc, create_named); tcase_add_test(tc, create_generated);
 	     tcase_add_test(tc, create_config_default); tcase_add_test(tc, create_ambiguous);
 	     tcase_add_test(tc, create_refusals); tcase_add_test(tc, create_bad_config);
+	     tcase_add_test(tc, define_and_undefine);
 	     tcase_add_test(tc, create_lock_held);)
 	CASE("remove", tcase_add_test(tc, remove_held_by_domain);
 	     tcase_add_test(tc, remove_manual); tcase_add_test(tc, remove_missing);)
 	CASE("check", tcase_add_test(tc, check_good_host); tcase_add_test(tc, check_json);
 	     tcase_add_test(tc, check_summary_and_wrap); tcase_add_test(tc, check_hook_copied);
+	     tcase_add_test(tc, check_gpu_without_gvt);
 	     tcase_add_test(tc, check_colour_on_terminal_only);
 	     tcase_add_test(tc, check_config_in_effect);
 	     tcase_add_loop_test(tc, check_broken_host, 0,

@@ -5,7 +5,8 @@
 # the hook with its VM, through Debian's mdevctl (its callouts run), although the
 # configuration's [defaults] names another type; it is stopped again after the VM, and
 # the definition stays.  A definition that contradicts the domain's metadata makes the
-# start fail with one line naming the file, and nothing is left behind.
+# start fail with one line naming the file, and nothing is left behind.  A vGPU that
+# gvtgctl define wrote is given to a domain by virt-install, and started by the hook.
 # Uses guest.sh's helpers (pass, fail, expect, virsh, probe, qemu_cmdline, ...).
 # shellcheck shell=bash disable=SC2154
 
@@ -145,8 +146,77 @@ definitions_checks() {
 		fail "virsh nodedev-undefine $node: $out"
 		rm -f "/etc/mdevctl.d/mtty/$N"
 	fi
+	define_with_virt_install
 	rm -f "$conf" "$cdir/50-gvtg-test"
 	stage "definitions checks done"
+}
+
+# gvtgctl define, then a client gvtg-hook did not write: virt-install --import defines a
+# domain with the vGPU that starts with it (the hook starts it from the definition) and
+# stops without it; the definition stays until gvtgctl undefine.  virt-install 4.1 turns
+# '--hostdev NAME' (NAME as 'virsh nodedev-list --cap mdev --inactive' prints it) into a
+# hostdev only for GVT-g (i915-GVTg_V*), NVIDIA, vfio-ccw and vfio-ap types; for the
+# sample driver's mtty type here the same hostdev is given through its --xml.
+define_with_virt_install() {
+	local D=3c9e1d20-5b7a-4e2f-9d41-00000000def3 DOM_I=2b4d0000-0000-4000-8000-0000000def03
+	local img=/tmp/gvtg-vm-i.img node='' out i
+	if ! command -v virt-install >/dev/null; then
+		skipped "gvtgctl define with virt-install: virt-install is not installed (package virtinst)"
+		return 0
+	fi
+	stage "gvtgctl define, virt-install"
+	if out=$("$GVTGCTL" define --type mtty-1 "$D" 2>&1); then
+		pass "gvtgctl define --type mtty-1 $D"
+	else
+		fail "gvtgctl define: $out"
+		return 0
+	fi
+	expect_true "gvtgctl define ran mdevctl, which wrote /etc/mdevctl.d/mtty/$D" \
+		grep -q '"mdev_type": *"mtty-1"' "/etc/mdevctl.d/mtty/$D"
+	expect_true "no device after define" no_device "$D"
+	# libvirt's node-device driver notices mdevctl's directory change on its own.
+	for ((i = 0; i < 100; i++)); do
+		node=$(virsh nodedev-list --cap mdev --inactive 2>/dev/null | grep -m1 "^mdev_${D//-/_}") && break
+		sleep 0.1
+	done
+	if [[ -z $node ]]; then
+		fail "virsh nodedev-list --cap mdev --inactive does not list $D: $(virsh nodedev-list --cap mdev --inactive 2>&1 | tr '\n' ' ')"
+		"$GVTGCTL" undefine "$D" >/dev/null 2>&1
+		return 0
+	fi
+	pass "virsh nodedev-list --cap mdev --inactive lists it: $node"
+	truncate -s 1M "$img"
+	# No --noreboot: with --import it would leave the domain defined but shut off.
+	if out=$(timeout 120 virt-install --name vm-i --uuid "$DOM_I" --memory 64 --vcpus 1 \
+		--virt-type qemu --arch x86_64 --machine pc --osinfo generic --import \
+		--disk "path=$img,format=raw" --graphics none --console none --network none \
+		--controller usb,model=none --noautoconsole \
+		--xml ./devices/hostdev/@mode=subsystem --xml ./devices/hostdev/@type=mdev \
+		--xml ./devices/hostdev/@model=vfio-pci \
+		--xml "./devices/hostdev/source/address/@uuid=$D" 2>&1); then
+		pass "virt-install --import with the mdev hostdev of $D defines and starts vm-i"
+	else
+		fail "virt-install: $out"
+		show_hook_log
+	fi
+	expect "vm-i runs" "running" "$(state vm-i)"
+	expect "vm-i's vGPU is the definition's, started by the hook: mtty-1" "$D mtty mtty-1" \
+		"$(probe device "$D")"
+	expect_true "the record says origin=defined, held by vm-i" record_is "$D" defined vm-i
+	expect_true "vm-i's definition has the mdev hostdev" \
+		grep -q "<address uuid='$D'/>" <<<"$(virsh dumpxml --inactive vm-i 2>&1)"
+	if out=$(virsh destroy vm-i 2>&1); then pass "virsh destroy vm-i"; else fail "virsh destroy vm-i: $out"; fi
+	expect_true "after vm-i stops the vGPU is gone" no_device "$D"
+	expect_true "no record left for it" no_records "$D"
+	expect_true "the definition stays" test -f "/etc/mdevctl.d/mtty/$D"
+	virsh undefine vm-i >/dev/null 2>&1
+	rm -f "$img"
+	if out=$("$GVTGCTL" undefine "$D" 2>&1) && [[ ! -e /etc/mdevctl.d/mtty/$D ]]; then
+		pass "gvtgctl undefine $D removes the definition"
+	else
+		fail "gvtgctl undefine $D: $out"
+		rm -f "/etc/mdevctl.d/mtty/$D"
+	fi
 }
 
 definitions_checks
