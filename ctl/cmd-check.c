@@ -820,12 +820,13 @@ static void check_daemon(struct ctl_check_report *rp, const struct hook_state *h
 	       NULL, "no libvirt daemon running: it finds the hook when it starts");
 }
 
-static void check_config(struct ctl_check_report *rp)
+/* One configuration file alone: its first error, or that it is valid (or absent). */
+static void check_config_file(struct ctl_check_report *rp, const char *file)
 {
 	struct ctl *c = rp->c;
 	struct gvtg_config *cfg = NULL;
-	int r = gvtg_config_load(c->ctx, c->config, &cfg);
-	const char *path = cfg && cfg->path ? cfg->path : ctl_config_path(c);
+	int r = gvtg_config_load_file(c->ctx, file, &cfg);
+	const char *path = cfg && cfg->path ? cfg->path : file;
 	char fix[64] = "fix the file (see gvtg-hook.conf(5))";
 	if (r == -EBADMSG && cfg)
 		report(rp, "config", ST_FAIL,
@@ -833,7 +834,7 @@ static void check_config(struct ctl_check_report *rp)
 		       cfg->error);
 	else if (r < 0)
 		report(rp, "config", ST_FAIL, "check the file's permissions",
-			   "configuration %s: %s", c->config ? c->config : gvtg_config_default_path(),
+			   "configuration %s: %s", file,
 			   cfg && cfg->error[0] ? cfg->error : strerror(-r));
 	else if (ctl_exists(c, path))
 		report(rp, "config", ST_PASS, NULL, "configuration %s valid", path);
@@ -841,6 +842,32 @@ static void check_config(struct ctl_check_report *rp)
 		report(rp, "config", ST_PASS,
 		       NULL, "configuration %s absent: built-in defaults", path);
 	gvtg_config_free(cfg);
+}
+
+/* The main file and every drop-in, each on its own line: one file's error hides no
+ * other's. */
+static void check_config(struct ctl_check_report *rp)
+{
+	struct ctl *c = rp->c;
+	const char *main_file = c->config ? c->config : gvtg_config_default_path();
+	check_config_file(rp, main_file);
+	char **files = NULL;
+	size_t n = 0;
+	int r = gvtg_config_dropins(c->ctx, main_file, &files, &n);
+	if (r < 0) {
+		/* the loader's words about the directory */
+		struct gvtg_config *cfg = NULL;
+		if (gvtg_config_load(c->ctx, main_file, &cfg) < 0 && cfg)
+			report(rp, "config", ST_FAIL, "fix the directory (see gvtg-hook.conf(5))",
+			       "configuration %s: %s", cfg->path, cfg->error);
+		gvtg_config_free(cfg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		check_config_file(rp, files[i]);
+		free(files[i]);
+	}
+	free(files);
 }
 
 /* check-mac.c's lines, in this report, under one id. */

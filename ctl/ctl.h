@@ -73,6 +73,7 @@ int cmd_types(struct ctl *c, int argc, char **argv);
 int cmd_create(struct ctl *c, int argc, char **argv);
 int cmd_remove(struct ctl *c, int argc, char **argv);
 int cmd_check(struct ctl *c, int argc, char **argv);
+int cmd_config(struct ctl *c, int argc, char **argv);
 int cmd_xml(struct ctl *c, int argc, char **argv);
 int cmd_boot(struct ctl *c, int argc, char **argv);
 int cmd_sleep(struct ctl *c, int argc, char **argv);

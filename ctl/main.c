@@ -46,6 +46,12 @@ static const struct ctl_command commands[] = {
 	  "Check every prerequisite of a GVT-g host, one line each (PASS, WARN, FAIL, INFO)\n"
 	  "with the fix, and a summary line. Exit status 1 when a check fails.",
 	  "  --json            one JSON object; every check has a stable \"id\"\n" },
+	{ "config", cmd_config, true, "config [--json]",
+	  "the effective configuration and where each value came from",
+	  "Print the configuration the hook uses: the main file and its drop-ins\n"
+	  "(gvtg-hook.conf.d/*.conf) merged, each value with the file and line it came from\n"
+	  "or '# default'. The output is itself a valid configuration file.",
+	  "  --json            one JSON object: the files read and every setting\n" },
 	{ "attach", cmd_attach, false,
 	  "attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n"
 	  "                  [--display=off|gtk|spice] [--ramfb] [--romfile PATH] [--dry-run]\n"
@@ -125,7 +131,7 @@ void ctl_usage(FILE *f)
 		"Options:\n"
 		"  --root DIR      every path (/sys, /proc, /run, /etc, /dev) is under DIR\n"
 		"  --config FILE   configuration file (default %s)\n"
-		"  --json          JSON output, for list, types and check\n"
+		"  --json          JSON output, for list, types, check and config\n"
 		"  --verbose       show what the library does (twice: more)\n"
 		"  --help, --version\n"
 		"\n"
@@ -305,7 +311,7 @@ int main(int argc, char **argv)
 	}
 	if (c.json && !cmd->json) {
 		ctl_free(&c);
-		return ctl_usage_error("--json is for list, types and check, not %s", name);
+		return ctl_usage_error("--json is for list, types, check and config, not %s", name);
 	}
 	c.command = cmd;
 	int sub_argc = argc - optind;
