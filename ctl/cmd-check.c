@@ -880,6 +880,41 @@ static void check_mac_report(void *data, enum mac_status status, const char *fix
 	report(data, "confinement", map[status], fix, "%s", what);
 }
 
+/* Every check, in the order of the report. */
+static void run_checks(struct ctl_check_report *rp)
+{
+	struct ctl *c = rp->c;
+	struct hook_state hs = { 0 };
+	check_igpu(rp);
+	check_enable_gvt(rp);
+	check_enable_guc(rp);
+	check_module(rp, "module-kvmgt", "kvmgt", NULL,
+		     "modprobe kvmgt, and add it to /etc/modules-load.d/ to load it at boot");
+	check_module(rp, "module-vfio", "vfio", NULL, "modprobe vfio vfio_iommu_type1");
+	check_module(rp, "module-mdev", "mdev", "vfio_mdev",
+		     "modprobe mdev (vfio_mdev before Linux 5.16)");
+	check_iommu(rp);
+	check_vfio_node(rp);
+	check_types(rp);
+	check_hook(rp, &hs);
+	check_hook_self_test(rp, &hs);
+	check_mac(c, check_mac_report, rp);
+	check_daemon(rp, &hs);
+	check_config(rp);
+	ctl_check_mdevctl(c, report_line, rp);
+}
+
+int ctl_check_each(struct ctl *c, ctl_check_result_fn fn, void *userdata)
+{
+	struct ctl_check_report rp = { .c = c };
+	run_checks(&rp);
+	for (size_t i = 0; i < rp.n && rp.err == 0; i++)
+		fn(userdata, rp.lines[i].id, rp.lines[i].status);
+	int r = rp.err;
+	report_free(&rp);
+	return r;
+}
+
 int cmd_check(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -899,25 +934,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 
 	struct ctl_check_report rp = { .c = c };
-	struct hook_state hs = { 0 };
-	check_igpu(&rp);
-	check_enable_gvt(&rp);
-	check_enable_guc(&rp);
-	check_module(&rp, "module-kvmgt", "kvmgt", NULL,
-		     "modprobe kvmgt, and add it to /etc/modules-load.d/ to load it at boot");
-	check_module(&rp, "module-vfio", "vfio", NULL, "modprobe vfio vfio_iommu_type1");
-	check_module(&rp, "module-mdev", "mdev", "vfio_mdev",
-		     "modprobe mdev (vfio_mdev before Linux 5.16)");
-	check_iommu(&rp);
-	check_vfio_node(&rp);
-	check_types(&rp);
-	check_hook(&rp, &hs);
-	check_hook_self_test(&rp, &hs);
-	check_mac(c, check_mac_report, &rp);
-	check_daemon(&rp, &hs);
-	check_config(&rp);
-	ctl_check_mdevctl(c, report_line, &rp);
-
+	run_checks(&rp);
 	if (rp.err < 0) {
 		report_free(&rp);
 		ctl_error("checking the host: %s", strerror(-rp.err));

@@ -74,6 +74,7 @@ int cmd_create(struct ctl *c, int argc, char **argv);
 int cmd_remove(struct ctl *c, int argc, char **argv);
 int cmd_check(struct ctl *c, int argc, char **argv);
 int cmd_config(struct ctl *c, int argc, char **argv);
+int cmd_metrics(struct ctl *c, int argc, char **argv);
 int cmd_xml(struct ctl *c, int argc, char **argv);
 int cmd_boot(struct ctl *c, int argc, char **argv);
 int cmd_sleep(struct ctl *c, int argc, char **argv);
@@ -217,6 +218,19 @@ struct ctl_check_report;
 void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
 		      const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp);
+/* Run every check without printing: fn gets each result line's id and status (for
+ * gvtgctl metrics).  -ENOMEM. */
+typedef void (*ctl_check_result_fn)(void *userdata, const char *id,
+				    enum ctl_check_status status);
+int ctl_check_each(struct ctl *c, ctl_check_result_fn fn, void *userdata);
+
+/* ---- gvtgctl list's tables (cmd-list.c) ----------------------------------------------- */
+
+/* The types of every parent and every vGPU (with the boot vGPUs not created yet), as
+ * 'gvtgctl list' shows them, in c's output mode (JSON: the columns named as in --json,
+ * empty cells NULL).  The context must be open; reads the configuration. */
+int ctl_list_tables(struct ctl *c, struct libscols_table **ret_types,
+		    struct libscols_table **ret_vgpus);
 
 /* ---- definitions: mdevctl's persistent vGPUs (definitions.c, check-mdevctl.c) ---- */
 

@@ -57,7 +57,7 @@ _gvtgctl()
 	fi
 
 	local globals='--root --config --json --verbose --help --version'
-	local commands='list types create remove check config attach detach xml boot sleep help'
+	local commands='list types create remove check config metrics attach detach xml boot sleep help'
 	local root='' parent='' uri='' cmd='' i
 
 	for ((i = 1; i < cword; i++)); do
@@ -111,6 +111,7 @@ _gvtgctl()
 	'') words_for="$globals $commands" ;;
 	list) words_for='--json --uuid --parent --defined' ;;
 	check | config) words_for='--json' ;;
+	metrics) words_for='--output' ;;
 	types) words_for="--json $(_gvtgctl_parents "$root")" ;;
 	create) words_for='--parent --type' ;;
 	remove) words_for="--force $(_gvtgctl_vgpus "$root")" ;;

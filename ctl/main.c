@@ -52,6 +52,13 @@ static const struct ctl_command commands[] = {
 	  "(gvtg-hook.conf.d/*.conf) merged, each value with the file and line it came from\n"
 	  "or '# default'. The output is itself a valid configuration file.",
 	  "  --json            one JSON object: the files read and every setting\n" },
+	{ "metrics", cmd_metrics, false, "metrics [--output FILE]",
+	  "vGPUs, free instances and check results for Prometheus",
+	  "Print OpenMetrics text for Prometheus' node_exporter textfile collector: the vGPUs\n"
+	  "by parent, type, origin and state, the instances left per type, the removals\n"
+	  "pending, and gvtgctl check's results by id. gvtg-metrics.timer runs this.",
+	  "  --output FILE     write FILE atomically instead of stdout (a path on this\n"
+	  "                    system, not under --root)\n" },
 	{ "attach", cmd_attach, false,
 	  "attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n"
 	  "                  [--display=off|gtk|spice] [--ramfb] [--romfile PATH] [--dry-run]\n"

@@ -1606,6 +1606,7 @@ static const char *const help_cmds[][2] = {
 	{ "remove", "usage: gvtgctl remove [-f|--force] UUID\n" },
 	{ "check", "usage: gvtgctl check [--json]\n" },
 	{ "config", "usage: gvtgctl config [--json]\n" },
+	{ "metrics", "usage: gvtgctl metrics [--output FILE]\n" },
 	{ "attach", "usage: gvtgctl attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n" },
 	{ "detach", "usage: gvtgctl detach DOMAIN [UUID] [--dry-run] [--connect URI]\n" },
 	{ "xml", "usage: gvtgctl xml [UUID] [--type TYPE] [--parent PARENT] " },
