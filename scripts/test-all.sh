@@ -52,6 +52,8 @@ valgrind_suites=(--suite unit --suite ctl --no-suite script)
 step "build" bash -c "$(declare -f setup); setup '$out/main' && meson compile -C '$out/main'"
 step "unit, simulated host, gvtgctl, hostile input" \
     must_run meson test -C "$out/main" --print-errorlogs --suite docs "${quick_suites[@]}"
+step "Ansible role: syntax check, ansible-lint, its template" \
+    must_run meson test -C "$out/main" --print-errorlogs --suite ansible
 step "the same under valgrind" \
     meson test -C "$out/main" --print-errorlogs --setup=valgrind "${valgrind_suites[@]}"
 step "sanitizers (ASan + UBSan)" bash -c "$(declare -f setup); \
