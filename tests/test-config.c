@@ -700,6 +700,17 @@ START_TEST(dropins_check_and_config)
 	ck_assert(gvtg_config_find(c, U1)->boot);
 	gvtg_config_free(c);
 	free(out);
+
+	/* a bad drop-in: no configuration printed, the file and line named, exit 1 */
+	fakesys_write(fs, "etc/t.conf.d/20-bad.conf", "[" U1 "]\nboot = often\n");
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 20 '%s' --root '%s' --config /etc/t.conf config 2>&1; echo \"rc=$?\"",
+		 gvtgctl, fakesys_root(fs));
+	out = run_capture(cmd);
+	ck_assert_msg(strstr(out, "/etc/t.conf.d/20-bad.conf") && strstr(out, "line 2") &&
+			      strstr(out, "boot must be yes or no"), "%s", out);
+	ck_assert_msg(!strstr(out, "[hook]") && strstr(out, "rc=1\n"), "%s", out);
+	free(out);
 	fakesys_free(fs);
 }
 END_TEST
