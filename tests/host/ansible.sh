@@ -98,6 +98,10 @@ ansible_checks() {
 	expect "ansible1's vGPU was created as mtty-1" mtty-1 "$(mdev_type_of "$vu")"
 	destroy ansible1
 	virsh undefine ansible1 >/dev/null 2>&1
+	# README.md's playbook sets [hook] release = keep in the role's drop-in
+	expect_true "ansible1's vGPU kept after the destroy (release = keep, from the drop-in)" \
+		has_device "$vu"
+	expect_true "gvtgctl remove removes it" timeout 60 gvtgctl remove "$vu"
 	expect_true "no vGPU of ansible1 left" wait_for 10 no_device "$vu"
 
 	# Back to the stock host for guest.sh's own checks: the role's files, the package.
