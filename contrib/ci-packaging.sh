@@ -101,12 +101,15 @@ version=$(sed -n "s/^ *version: '\([^']*\)'.*/\1/p" "$src/meson.build" | head -n
 echo "gvtg-hook $version, source $src, scratch $work"
 
 # ---- 1. meson install layout ------------------------------------------------------------
-# Lines "<kind> <path>" (f file, x executable, l symlink with " -> target") of a DESTDIR.
+# Lines "<kind> <path>" (f file, x executable, l symlink with " -> target", d empty
+# directory) of a DESTDIR.
 list_tree() {
 	local root=$1 f
-	(cd "$root" && find . ! -type d | sort) | while IFS= read -r f; do
+	(cd "$root" && find . ! -type d -o -type d -empty | sort) | while IFS= read -r f; do
 		f=${f#.}
-		if [ -L "$root$f" ]; then
+		if [ -d "$root$f" ] && [ ! -L "$root$f" ]; then
+			echo "d $f"
+		elif [ -L "$root$f" ]; then
 			echo "l $f -> $(readlink "$root$f")"
 		elif [ -x "$root$f" ]; then
 			echo "x $f"
@@ -709,12 +712,18 @@ else
 	show "$work/pkgbuild.log"
 fi
 # ---- 6. the RPM and the Arch package, compared with the .deb -----------------------------
-# Each package's contents as "kind path [-> target]" lines (f file, x executable, l link),
-# from "mode path [target]" lines; directories are left out.
+# Each package's contents as "kind path [-> target]" lines (f file, x executable, l link,
+# d a directory the package holds empty), from "mode path [target]" lines; the other
+# directories are left out.
 kinds() {
-	awk '$1 ~ /^l/ { print "l " $2 " -> " $3; next }
-		$1 ~ /^-..x/ { print "x " $2; next }
-		$1 ~ /^-/ { print "f " $2 }' | sort
+	awk '{ p = $2; sub(/\/$/, "", p); all[p] = 1 }
+		$1 ~ /^d/ { dirs[p] = 1; next }
+		$1 ~ /^l/ { print "l " p " -> " $3; next }
+		$1 ~ /^-..x/ { print "x " p; next }
+		$1 ~ /^-/ { print "f " p }
+		END { for (d in dirs) { empty = 1
+			for (q in all) if (index(q, d "/") == 1) { empty = 0; break }
+			if (empty) print "d " d } }' | sort
 }
 # Where a distribution's layout differs from Debian's (the one contrib/install-files.txt
 # describes), written out: sed expressions mapping its paths to Debian's, and the files

@@ -824,12 +824,13 @@ static void check_daemon(struct ctl_check_report *rp, const struct hook_state *h
 	       NULL, "no libvirt daemon running: it finds the hook when it starts");
 }
 
-static void check_config(struct ctl_check_report *rp)
+/* One configuration file alone: its first error, or that it is valid (or absent). */
+static void check_config_file(struct ctl_check_report *rp, const char *file)
 {
 	struct ctl *c = rp->c;
 	struct gvtg_config *cfg = NULL;
-	int r = gvtg_config_load(c->ctx, c->config, &cfg);
-	const char *path = cfg && cfg->path ? cfg->path : ctl_config_path(c);
+	int r = gvtg_config_load_file(c->ctx, file, &cfg);
+	const char *path = cfg && cfg->path ? cfg->path : file;
 	char fix[64] = "fix the file (see gvtg-hook.conf(5))";
 	if (r == -EBADMSG && cfg)
 		report(rp, "config", ST_FAIL,
@@ -837,7 +838,7 @@ static void check_config(struct ctl_check_report *rp)
 		       cfg->error);
 	else if (r < 0)
 		report(rp, "config", ST_FAIL, "check the file's permissions",
-			   "configuration %s: %s", c->config ? c->config : gvtg_config_default_path(),
+			   "configuration %s: %s", file,
 			   cfg && cfg->error[0] ? cfg->error : strerror(-r));
 	else if (ctl_exists(c, path))
 		report(rp, "config", ST_PASS, NULL, "configuration %s valid", path);
@@ -863,6 +864,32 @@ static void check_config_in_effect(struct ctl_check_report *rp, const struct hoo
 	       hs->target, hs->config, mine);
 }
 
+/* The main file and every drop-in, each on its own line: one file's error hides no
+ * other's. */
+static void check_config(struct ctl_check_report *rp)
+{
+	struct ctl *c = rp->c;
+	const char *main_file = c->config ? c->config : gvtg_config_default_path();
+	check_config_file(rp, main_file);
+	char **files = NULL;
+	size_t n = 0;
+	int r = gvtg_config_dropins(c->ctx, main_file, &files, &n);
+	if (r < 0) {
+		/* the loader's words about the directory */
+		struct gvtg_config *cfg = NULL;
+		if (gvtg_config_load(c->ctx, main_file, &cfg) < 0 && cfg)
+			report(rp, "config", ST_FAIL, "fix the directory (see gvtg-hook.conf(5))",
+			       "configuration %s: %s", cfg->path, cfg->error);
+		gvtg_config_free(cfg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		check_config_file(rp, files[i]);
+		free(files[i]);
+	}
+	free(files);
+}
+
 /* check-mac.c's lines, in this report, under one id. */
 static void check_mac_report(void *data, enum mac_status status, const char *fix,
 			     const char *what)
@@ -871,6 +898,43 @@ static void check_mac_report(void *data, enum mac_status status, const char *fix
 		[MAC_PASS] = ST_PASS, [MAC_INFO] = ST_INFO, [MAC_WARN] = ST_WARN, [MAC_FAIL] = ST_FAIL,
 	};
 	report(data, "confinement", map[status], fix, "%s", what);
+}
+
+/* Every check, in the order of the report. */
+static void run_checks(struct ctl_check_report *rp)
+{
+	struct ctl *c = rp->c;
+	struct hook_state hs = { 0 };
+	check_igpu(rp);
+	check_enable_gvt(rp);
+	check_enable_guc(rp);
+	check_module(rp, "module-kvmgt", "kvmgt", NULL,
+		     "modprobe kvmgt, and add it to /etc/modules-load.d/ to load it at boot");
+	check_module(rp, "module-vfio", "vfio", NULL, "modprobe vfio vfio_iommu_type1");
+	check_module(rp, "module-mdev", "mdev", "vfio_mdev",
+		     "modprobe mdev (vfio_mdev before Linux 5.16)");
+	check_iommu(rp);
+	check_vfio_node(rp);
+	check_types(rp);
+	check_hook(rp, &hs);
+	check_hook_self_test(rp, &hs);
+	check_mac(c, check_mac_report, rp);
+	check_selinux(c, check_mac_report, rp);
+	check_daemon(rp, &hs);
+	check_config(rp);
+	check_config_in_effect(rp, &hs);
+	ctl_check_mdevctl(c, report_line, rp);
+}
+
+int ctl_check_each(struct ctl *c, ctl_check_result_fn fn, void *userdata)
+{
+	struct ctl_check_report rp = { .c = c };
+	run_checks(&rp);
+	for (size_t i = 0; i < rp.n && rp.err == 0; i++)
+		fn(userdata, rp.lines[i].id, rp.lines[i].status);
+	int r = rp.err;
+	report_free(&rp);
+	return r;
 }
 
 static int cmd_check(struct ctl *c, int argc, char **argv)
@@ -892,27 +956,7 @@ static int cmd_check(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 
 	struct ctl_check_report rp = { .c = c };
-	struct hook_state hs = { 0 };
-	check_igpu(&rp);
-	check_enable_gvt(&rp);
-	check_enable_guc(&rp);
-	check_module(&rp, "module-kvmgt", "kvmgt", NULL,
-		     "modprobe kvmgt, and add it to /etc/modules-load.d/ to load it at boot");
-	check_module(&rp, "module-vfio", "vfio", NULL, "modprobe vfio vfio_iommu_type1");
-	check_module(&rp, "module-mdev", "mdev", "vfio_mdev",
-		     "modprobe mdev (vfio_mdev before Linux 5.16)");
-	check_iommu(&rp);
-	check_vfio_node(&rp);
-	check_types(&rp);
-	check_hook(&rp, &hs);
-	check_hook_self_test(&rp, &hs);
-	check_mac(c, check_mac_report, &rp);
-	check_selinux(c, check_mac_report, &rp);
-	check_daemon(&rp, &hs);
-	check_config(&rp);
-	check_config_in_effect(&rp, &hs);
-	ctl_check_mdevctl(c, report_line, &rp);
-
+	run_checks(&rp);
 	if (rp.err < 0) {
 		report_free(&rp);
 		ctl_error("checking the host: %s", strerror(-rp.err));

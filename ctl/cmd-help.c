@@ -20,7 +20,8 @@ const struct ctl_command ctl_cmd_help = {
 
 static const struct ctl_command *const commands[] = {
 	&ctl_cmd_list,  &ctl_cmd_types,  &ctl_cmd_create, &ctl_cmd_remove,
-	&ctl_cmd_check, &ctl_cmd_attach, &ctl_cmd_detach, &ctl_cmd_xml,
+	&ctl_cmd_check, &ctl_cmd_config, &ctl_cmd_metrics,
+	&ctl_cmd_attach, &ctl_cmd_detach, &ctl_cmd_xml,
 	&ctl_cmd_define, &ctl_cmd_undefine,
 	&ctl_cmd_boot,  &ctl_cmd_sleep,  &ctl_cmd_help,
 };
@@ -49,7 +50,7 @@ void ctl_usage(FILE *f)
 		"Options:\n"
 		"  --root DIR      every path (/sys, /proc, /run, /etc, /dev) is under DIR\n"
 		"  --config FILE   configuration file (default %s)\n"
-		"  --json          JSON output, for list, types, check and define\n"
+		"  --json          JSON output, for list, types, check, config and define\n"
 		"  --verbose       show what the library does (twice: more)\n"
 		"  --help, --version\n"
 		"\n"

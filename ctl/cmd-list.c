@@ -376,6 +376,33 @@ static void filter_rows(struct libscols_table *tb, const struct list_filter *f)
 	scols_free_iter(it);
 }
 
+/* The configuration names the boot vGPUs; a broken one is said, and the rest of the
+ * list is still worth showing. */
+static void load_boot_config(struct ctl *c)
+{
+	struct gvtg_config *cfg = NULL;
+	int r = gvtg_config_load(c->ctx, c->config, &cfg);
+	if (r >= 0) {
+		c->cfg = cfg;
+	} else {
+		gvtg_diag_config(c->ctx, cfg, c->config, r, GVTG_OP_CONFIG, NULL, NULL);
+		gvtg_config_free(cfg);
+	}
+}
+
+int ctl_list_tables(struct ctl *c, struct libscols_table **ret_types,
+		    struct libscols_table **ret_vgpus)
+{
+	load_boot_config(c);
+	int r = types_table(c, NULL, ret_types);
+	if (r < 0)
+		return r;
+	r = vgpus_table(c, NULL, ret_vgpus);
+	if (r < 0)
+		scols_unref_table(*ret_types);
+	return r;
+}
+
 static int cmd_list(struct ctl *c, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -408,16 +435,7 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_FAILURE;
 	if (f.parent && check_parent(c, "listing", f.parent) < 0)
 		return CTL_EXIT_FAILURE;
-	/* The configuration names the boot vGPUs; a broken one is said, and the rest of
-	 * the list is still worth showing. */
-	struct gvtg_config *cfg = NULL;
-	r = gvtg_config_load(c->ctx, c->config, &cfg);
-	if (r >= 0) {
-		c->cfg = cfg;
-	} else {
-		gvtg_diag_config(c->ctx, cfg, c->config, r, GVTG_OP_CONFIG, NULL, NULL);
-		gvtg_config_free(cfg);
-	}
+	load_boot_config(c);
 
 	/* --defined: mdevctl's definitions only; else the types, the vGPUs and the
 	 * definitions, each narrowed by --uuid and --parent. */

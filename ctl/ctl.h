@@ -137,7 +137,8 @@ struct ctl_command {
 };
 
 extern const struct ctl_command ctl_cmd_list, ctl_cmd_types, ctl_cmd_create,
-	ctl_cmd_remove, ctl_cmd_check, ctl_cmd_attach, ctl_cmd_detach,
+	ctl_cmd_remove, ctl_cmd_check, ctl_cmd_config, ctl_cmd_metrics, ctl_cmd_attach,
+	ctl_cmd_detach,
 	ctl_cmd_xml, ctl_cmd_define, ctl_cmd_undefine, ctl_cmd_boot, ctl_cmd_sleep,
 	ctl_cmd_help;
 
@@ -208,6 +209,19 @@ struct ctl_check_report;
 void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
 		      const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp);
+/* Run every check without printing: fn gets each result line's id and status (for
+ * gvtgctl metrics).  -ENOMEM. */
+typedef void (*ctl_check_result_fn)(void *userdata, const char *id,
+				    enum ctl_check_status status);
+int ctl_check_each(struct ctl *c, ctl_check_result_fn fn, void *userdata);
+
+/* ---- gvtgctl list's tables (cmd-list.c) ----------------------------------------------- */
+
+/* The types of every parent and every vGPU (with the boot vGPUs not created yet), as
+ * 'gvtgctl list' shows them, in c's output mode (JSON: the columns named as in --json,
+ * empty cells NULL).  The context must be open; reads the configuration. */
+int ctl_list_tables(struct ctl *c, struct libscols_table **ret_types,
+		    struct libscols_table **ret_vgpus);
 
 /* ---- definitions: mdevctl's persistent vGPUs (definitions.c, check-mdevctl.c) ---- */
 

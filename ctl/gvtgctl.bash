@@ -67,7 +67,7 @@ _gvtgctl()
 	fi
 
 	local globals='--root --config --json --verbose --help --version'
-	local commands='list types create remove check attach detach xml define undefine boot sleep help'
+	local commands='list types create remove check config metrics attach detach xml define undefine boot sleep help'
 	local root='' parent='' uri='' cmd='' i
 
 	for ((i = 1; i < cword; i++)); do
@@ -120,7 +120,8 @@ _gvtgctl()
 	case $cmd in
 	'') words_for="$globals $commands" ;;
 	list) words_for='--json --uuid --parent --defined' ;;
-	check) words_for='--json' ;;
+	check | config) words_for='--json' ;;
+	metrics) words_for='--output' ;;
 	types) words_for="--json $(_gvtgctl_parents "$root")" ;;
 	create) words_for='--parent --type' ;;
 	define) words_for='--parent --type --auto --json' ;;

@@ -55,6 +55,7 @@ struct gvtg_config *gvtg_config_free(struct gvtg_config *c)
 		free(c->devices[i].type);
 	}
 	free(c->devices);
+	gvtg_config_free_files(c);
 	free(c);
 	return NULL;
 }
@@ -89,6 +90,7 @@ struct seen {
 
 struct parse {
 	struct gvtg_config *c;
+	const char *file;       /* the file's path, recorded as the origin of its settings */
 	const char *text;
 	size_t len, pos;
 	int lineno;             /* the line being read: the reader is called once per line */
@@ -391,12 +393,12 @@ static int set_name(struct parse *p, char **field, const char *key, const char *
 	return *field ? 1 : fail(p, "out of memory");
 }
 
-/* Sections are unique (the line pass refuses a second one), so a device's keys all come
- * while it is the last device added. */
+/* A device's section: a drop-in may add to the section of an earlier file. */
 static struct gvtg_config_device *device_section(struct gvtg_config *c, const char *uuid)
 {
-	if (c->n_devices > 0 && !strcmp(c->devices[c->n_devices - 1].uuid, uuid))
-		return &c->devices[c->n_devices - 1];
+	struct gvtg_config_device *found = (struct gvtg_config_device *)gvtg_config_find(c, uuid);
+	if (found)
+		return found;
 	struct gvtg_config_device *nd =
 		realloc(c->devices, (c->n_devices + 1) * sizeof(*c->devices));
 	if (!nd)
@@ -408,14 +410,11 @@ static struct gvtg_config_device *device_section(struct gvtg_config *c, const ch
 	return d;
 }
 
-static int handler(void *user, const char *section, const char *key, const char *value)
+static int set_key(struct parse *p, const char *section, const char *key, const char *value)
 {
-	struct parse *p = user;
 	struct gvtg_config *c = p->c;
 	char u[GVTG_UUID_STRLEN + 1];
 
-	if (!key) /* a section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
-		return 1;
 	if (!strcmp(section, "defaults")) {
 		if (!strcmp(key, "parent"))
 			return set_name(p, &c->parent, "parent", value);
@@ -474,6 +473,19 @@ static int handler(void *user, const char *section, const char *key, const char 
 	return fail(p, "unknown key '%.40s' in [%.40s]", key, section);
 }
 
+/* Each setting that applies records where it came from (gvtgctl config). */
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse *p = user;
+	if (!key) /* a section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
+		return 1;
+	if (!set_key(p, section, key, value))
+		return 0;
+	if (gvtg_config_set_origin(p->c, section, key, p->file, p->lineno) < 0)
+		return fail(p, "out of memory");
+	return 1;
+}
+
 /* A parse error leaves the defaults, the error and its line: a broken file never half
  * applies. */
 static int reset_to_defaults(struct gvtg_config **c)
@@ -489,9 +501,10 @@ static int reset_to_defaults(struct gvtg_config **c)
 	return 0;
 }
 
-static int config_parse(struct gvtg_config **c, const char *text, size_t len)
+/* One file's text into c, over what earlier files set; -EBADMSG with c->error set. */
+static int parse_into(struct gvtg_config *c, const char *file, const char *text, size_t len)
 {
-	struct parse p = { .c = *c, .text = text, .len = len };
+	struct parse p = { .c = c, .file = file, .text = text, .len = len };
 	int line = ini_parse_stream(next_line, &p, handler, &p);
 	tdestroy(p.sections, free);
 	free(p.keys);
@@ -500,7 +513,12 @@ static int config_parse(struct gvtg_config **c, const char *text, size_t len)
 		p.lineno = line;
 		fail(&p, line > 0 ? "not understood" : "out of memory");
 	}
-	if (!p.c->error[0])
+	return p.c->error[0] ? -EBADMSG : 0;
+}
+
+static int config_parse(struct gvtg_config **c, const char *text, size_t len)
+{
+	if (parse_into(*c, NULL, text, len) == 0)
 		return 0;
 	int r = reset_to_defaults(c);
 	return r < 0 ? r : -EBADMSG;
@@ -589,7 +607,34 @@ too_big:
 	return -EFBIG;
 }
 
-int gvtg_config_load(struct gvtg_ctx *ctx, const char *path, struct gvtg_config **ret_config)
+int gvtg_config_load_one(struct gvtg_ctx *ctx, struct gvtg_config *c, const char *path)
+{
+	while (*path == '/')
+		path++;
+	_cleanup_free_ char *abs = malloc(strlen(path) + 2);
+	if (!abs)
+		return -ENOMEM;
+	sprintf(abs, "/%s", path);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file(ctx, path, c, &text, &len);
+	if (r == -ENOENT)
+		return 0; /* no file: nothing to add */
+	if (r == 0) {
+		const char *file = gvtg_config_add_file(c, abs);
+		r = file ? parse_into(c, file, text, len) : -ENOMEM;
+	}
+	if (r < 0 && r != -ENOMEM) {
+		free(c->path);
+		c->path = TAKE_PTR(abs);
+	}
+	return r;
+}
+
+/* The main file, then (with dropins) the files of its drop-in directory.  The first
+ * error ends the reading and leaves the defaults, with the file it is about in path. */
+static int load(struct gvtg_ctx *ctx, const char *path, bool dropins,
+		struct gvtg_config **ret_config)
 {
 	if (!path)
 		path = GVTG_CONFIG_FILE;
@@ -602,17 +647,29 @@ int gvtg_config_load(struct gvtg_ctx *ctx, const char *path, struct gvtg_config 
 	if (c->path)
 		sprintf(c->path, "/%s", path);
 
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = read_file(ctx, path, c, &text, &len);
-	if (r == -ENOENT)
-		r = 0; /* no file: the defaults */
-	else if (r == 0)
-		r = config_parse(&c, text, len);
+	int r = gvtg_config_load_one(ctx, c, path);
+	if (r == 0 && dropins)
+		r = gvtg_config_load_dropins(ctx, c, path);
+	if (r < 0 && r != -ENOMEM) {
+		int e = reset_to_defaults(&c);
+		if (e < 0)
+			r = e;
+	}
 	if (r == -ENOMEM) {
 		gvtg_config_free(c);
 		return r;
 	}
 	*ret_config = c;
 	return r;
+}
+
+int gvtg_config_load(struct gvtg_ctx *ctx, const char *path, struct gvtg_config **ret_config)
+{
+	return load(ctx, path, true, ret_config);
+}
+
+int gvtg_config_load_file(struct gvtg_ctx *ctx, const char *path,
+			  struct gvtg_config **ret_config)
+{
+	return load(ctx, path, false, ret_config);
 }

@@ -84,6 +84,19 @@ static inline int negative_errno(void)
 	return errno > 0 ? -errno : -EIO;
 }
 
+/* ---- configuration files (config.c, config-files.c) ---- */
+
+/* Parse one file (relative to the root) into c over what earlier files set; a missing
+ * file adds nothing.  On an error c->error says why and c->path names the file. */
+int gvtg_config_load_one(struct gvtg_ctx *ctx, struct gvtg_config *c, const char *path);
+/* Every drop-in of <path>.d into c, in order (gvtg_config_load). */
+int gvtg_config_load_dropins(struct gvtg_ctx *ctx, struct gvtg_config *c, const char *path);
+/* Record a file read (its copy, owned by c, NULL on ENOMEM) and a setting's origin. */
+const char *gvtg_config_add_file(struct gvtg_config *c, const char *path);
+int gvtg_config_set_origin(struct gvtg_config *c, const char *section, const char *key,
+			   const char *file, int line);
+void gvtg_config_free_files(struct gvtg_config *c);
+
 /* ---- I/O layer (io.c) ---- */
 
 /* Read a small text file (relative to the root) into a NUL-terminated string with

@@ -234,8 +234,16 @@ struct gvtg_config_device {
 	bool boot;
 };
 
+/* Where an effective setting came from (gvtgctl config). */
+struct gvtg_config_origin {
+	char section[GVTG_UUID_STRLEN + 1]; /* "defaults", "hook", "sleep" or a vGPU's UUID */
+	char key[32];
+	const char *file;       /* one of the config's files[] (NULL: a string parsed) */
+	int line;
+};
+
 struct gvtg_config {
-	char *path;             /* the file read (relative to the root), for messages */
+	char *path;             /* the main file, or on an error the file it is about */
 	char *parent;           /* [defaults] parent, or NULL */
 	char *type;             /* [defaults] type, or NULL */
 	enum gvtg_release_mode release;
@@ -249,6 +257,12 @@ struct gvtg_config {
 	 * quotes that line or its value; the settings are then all the defaults. */
 	int error_line;
 	char error[160];
+	/* The files read, in order (absolute): the main file when it exists, then the
+	 * drop-ins; and where each setting that is not a default came from. */
+	char **files;
+	size_t n_files;
+	struct gvtg_config_origin *origins;
+	size_t n_origins;
 };
 
 #define GVTG_REMOVE_TIMEOUT_MS_DEFAULT 10000
@@ -261,6 +275,31 @@ struct gvtg_config {
  * device), -EFBIG (over 1 MiB) or the read's -errno.  Each fills ret_config with the
  * defaults, error_line and error; only -ENOMEM leaves it unset. */
 int gvtg_config_load(struct gvtg_ctx *ctx, const char *path, struct gvtg_config **ret_config);
+/* The drop-ins: gvtg_config_load() reads the main file, then every regular file named
+ * *.conf in the directory <path>.d (a symlink is followed as for the main file; one that
+ * leads nowhere is no file; names starting with '.' are skipped), in the lexical order of
+ * their names, a later file's setting replacing an earlier one's.  The first error of any
+ * file ends the reading as above; path then names that file (or the directory). */
+#define GVTG_CONFIG_DROPINS_MAX 256
+/* One file alone, without its drop-ins (gvtgctl check validates each file). */
+int gvtg_config_load_file(struct gvtg_ctx *ctx, const char *path,
+			  struct gvtg_config **ret_config);
+/* The drop-in files of path's directory, sorted, absolute; none when the directory does
+ * not exist.  -ENOTDIR, -E2BIG (more than GVTG_CONFIG_DROPINS_MAX) or the -errno of
+ * reading the directory. */
+int gvtg_config_dropins(struct gvtg_ctx *ctx, const char *path, char ***ret_files,
+			size_t *ret_n);
+/* Where section's key came from; NULL: the built-in default. */
+const struct gvtg_config_origin *gvtg_config_origin(const struct gvtg_config *c,
+						    const char *section, const char *key);
+/* Every effective setting, in the order of gvtg-hook.conf(5): section, key, its value in
+ * the file's words (NULL: not set, e.g. [defaults] type) and where it came from (NULL:
+ * the built-in default).  Stops at fn's first non-zero return and returns it. */
+typedef int (*gvtg_config_setting_fn)(void *userdata, const char *section, const char *key,
+				      const char *value,
+				      const struct gvtg_config_origin *origin);
+int gvtg_config_foreach(const struct gvtg_config *c, gvtg_config_setting_fn fn,
+			void *userdata);
 int gvtg_config_parse_string(const char *text, struct gvtg_config **ret_config);
 struct gvtg_config *gvtg_config_free(struct gvtg_config *c);
 const struct gvtg_config_device *gvtg_config_find(const struct gvtg_config *c, const char *uuid);

@@ -58,6 +58,8 @@ step "unit, simulated host, gvtgctl, hostile input" \
     must_run meson test -C "$out/main" --print-errorlogs --suite docs "${quick_suites[@]}"
 step "the same with this tree installed in /usr/local" \
     scripts/test-installed.sh "$out/main"
+step "Ansible role: syntax check, ansible-lint, its template" \
+    must_run meson test -C "$out/main" --print-errorlogs --suite ansible
 step "the same under valgrind" \
     meson test -C "$out/main" --print-errorlogs --setup=valgrind "${valgrind_suites[@]}"
 step "sanitizers (ASan + UBSan)" bash -c "$(declare -f setup); \

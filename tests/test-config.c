@@ -467,6 +467,259 @@ START_TEST(check_reports_each_error)
 }
 END_TEST
 
+/* ---- drop-ins: the files of <file>.d after the main file ---- */
+
+static struct gvtg_config *load_ok(struct gvtg_ctx *ctx, const char *path)
+{
+	struct gvtg_config *c = NULL;
+	int r = gvtg_config_load(ctx, path, &c);
+	ck_assert_msg(r == 0, "%s: %d, %s line %d: %s", path, r, c ? c->path : "",
+		      c ? c->error_line : -1, c ? c->error : "");
+	return c;
+}
+
+static void expect_from(const struct gvtg_config *c, const char *section, const char *key,
+			const char *file, int line)
+{
+	const struct gvtg_config_origin *o = gvtg_config_origin(c, section, key);
+	if (!file) {
+		ck_assert_msg(!o, "[%s] %s: from %s", section, key, o ? o->file : "");
+		return;
+	}
+	ck_assert_msg(o && o->file, "[%s] %s: no origin", section, key);
+	ck_assert_str_eq(o->file, file);
+	ck_assert_int_eq(o->line, line);
+}
+
+START_TEST(dropins_precedence)
+{
+	struct fakesys *fs = fakesys_new();
+	struct gvtg_ctx *ctx;
+	ck_assert_int_eq(gvtg_ctx_new(fakesys_root(fs), &ctx), 0);
+	fakesys_write(fs, "etc/g.conf", "[defaults]\ntype = i915-GVTg_V5_1\n"
+					"[hook]\nrelease = keep\nremove_timeout = 3\n"
+					"[" U1 "]\ntype = i915-GVTg_V5_8\n");
+	/* written out of order: the names decide */
+	fakesys_write(fs, "etc/g.conf.d/30-last.conf", "[defaults]\n\ntype = i915-GVTg_V5_4\n");
+	fakesys_write(fs, "etc/g.conf.d/20-mid.conf",
+		      "[hook]\nrelease = remove\n[4B20D080-1B54-4048-85B3-A6A62D165C01]\nboot = yes\n");
+	fakesys_write(fs, "etc/g.conf.d/10-first.conf",
+		      "[defaults]\ntype = i915-GVTg_V5_2\nparent = 0000:00:02.0\n");
+	/* not drop-ins: other names, hidden files (an editor's, a tool's temporary copy) */
+	fakesys_write(fs, "etc/g.conf.d/README", "not a configuration\n");
+	fakesys_write(fs, "etc/g.conf.d/40-old.conf.dpkg-old", "garbage\n");
+	fakesys_write(fs, "etc/g.conf.d/.50-tmp.conf", "garbage\n");
+	fakesys_write(fs, "etc/g.conf.d/.conf", "garbage\n");
+
+	struct gvtg_config *c = load_ok(ctx, "/etc/g.conf");
+	ck_assert_str_eq(c->path, "/etc/g.conf");
+	ck_assert_uint_eq(c->n_files, 4);
+	ck_assert_str_eq(c->files[0], "/etc/g.conf");
+	ck_assert_str_eq(c->files[1], "/etc/g.conf.d/10-first.conf");
+	ck_assert_str_eq(c->files[2], "/etc/g.conf.d/20-mid.conf");
+	ck_assert_str_eq(c->files[3], "/etc/g.conf.d/30-last.conf");
+	ck_assert_str_eq(c->type, "i915-GVTg_V5_4");
+	ck_assert_str_eq(c->parent, "0000:00:02.0");
+	ck_assert_int_eq(c->release, GVTG_RELEASE_REMOVE);
+	ck_assert_int_eq(c->remove_timeout_ms, 3000);
+	const struct gvtg_config_device *d = gvtg_config_find(c, U1);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->type, "i915-GVTg_V5_8");
+	ck_assert(d->boot);
+	ck_assert_uint_eq(c->n_devices, 1);
+	expect_from(c, "defaults", "type", "/etc/g.conf.d/30-last.conf", 3);
+	expect_from(c, "defaults", "parent", "/etc/g.conf.d/10-first.conf", 3);
+	expect_from(c, "hook", "release", "/etc/g.conf.d/20-mid.conf", 2);
+	expect_from(c, "hook", "remove_timeout", "/etc/g.conf", 5);
+	expect_from(c, "hook", "lock_timeout", NULL, 0);
+	expect_from(c, U1, "type", "/etc/g.conf", 7);
+	expect_from(c, U1, "boot", "/etc/g.conf.d/20-mid.conf", 4);
+	gvtg_config_free(c);
+
+	/* a drop-in alone: no main file */
+	fakesys_unlink(fs, "etc/g.conf");
+	c = load_ok(ctx, "/etc/g.conf");
+	ck_assert_uint_eq(c->n_files, 3);
+	ck_assert_str_eq(c->path, "/etc/g.conf");
+	ck_assert_int_eq(c->remove_timeout_ms, 10000);
+	ck_assert_ptr_null(gvtg_config_find(c, U1)->type);
+	gvtg_config_free(c);
+
+	/* gvtg_config_load_file reads the one file */
+	fakesys_write(fs, "etc/g.conf", "[hook]\nrelease = keep\n");
+	ck_assert_int_eq(gvtg_config_load_file(ctx, "/etc/g.conf", &c), 0);
+	ck_assert_uint_eq(c->n_files, 1);
+	ck_assert_ptr_null(c->type);
+	gvtg_config_free(c);
+	gvtg_ctx_free(ctx);
+	fakesys_free(fs);
+}
+END_TEST
+
+/* A drop-in's error names its file and line and leaves only the defaults, as the main
+ * file's does. */
+static void expect_dropin_error(struct gvtg_ctx *ctx, int rc, const char *path, int line,
+				const char *words)
+{
+	struct gvtg_config *c = NULL;
+	int r = gvtg_config_load(ctx, "/etc/g.conf", &c);
+	ck_assert_msg(r == rc, "%d, expected %d (%s: %s)", r, rc, c ? c->path : "",
+		      c ? c->error : "");
+	ck_assert_str_eq(c->path, path);
+	ck_assert_int_eq(c->error_line, line);
+	ck_assert_msg(strstr(c->error, words), "'%s' lacks '%s'", c->error, words);
+	ck_assert_int_eq(c->release, GVTG_RELEASE_REMOVE);
+	ck_assert_ptr_null(c->type);
+	ck_assert_uint_eq(c->n_devices, 0);
+	ck_assert_uint_eq(c->n_origins, 0);
+	gvtg_config_free(c);
+}
+
+START_TEST(dropins_errors)
+{
+	struct fakesys *fs = fakesys_new();
+	struct gvtg_ctx *ctx;
+	char path[4096];
+	ck_assert_int_eq(gvtg_ctx_new(fakesys_root(fs), &ctx), 0);
+	fakesys_write(fs, "etc/g.conf", "[defaults]\ntype = i915-GVTg_V5_1\n[hook]\nrelease = keep\n");
+
+	/* no directory, then an empty one: the main file alone */
+	struct gvtg_config *c = load_ok(ctx, "/etc/g.conf");
+	ck_assert_uint_eq(c->n_files, 1);
+	gvtg_config_free(c);
+	snprintf(path, sizeof(path), "%s/etc/g.conf.d", fakesys_root(fs));
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	c = load_ok(ctx, "/etc/g.conf");
+	ck_assert_uint_eq(c->n_files, 1);
+	ck_assert_int_eq(c->release, GVTG_RELEASE_KEEP);
+	gvtg_config_free(c);
+
+	/* a bad line in the second drop-in; a key set twice in one file is an error, across
+	 * files it is the override */
+	fakesys_write(fs, "etc/g.conf.d/10-a.conf", "[hook]\nrelease = remove\n");
+	fakesys_write(fs, "etc/g.conf.d/20-b.conf", "[hook]\n\nrelese = keep\n");
+	expect_dropin_error(ctx, -EBADMSG, "/etc/g.conf.d/20-b.conf", 3, "unknown key 'relese'");
+	fakesys_write(fs, "etc/g.conf.d/20-b.conf", "[hook]\nrelease = keep\nrelease = keep\n");
+	expect_dropin_error(ctx, -EBADMSG, "/etc/g.conf.d/20-b.conf", 3, "(first on line 2)");
+	fakesys_unlink(fs, "etc/g.conf.d/20-b.conf");
+
+	/* a FIFO, a directory, a symlink to either: refused at once, named */
+	snprintf(path, sizeof(path), "%s/etc/g.conf.d/30-fifo.conf", fakesys_root(fs));
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	expect_dropin_error(ctx, -EINVAL, "/etc/g.conf.d/30-fifo.conf", 0,
+			    "a FIFO, not a regular file");
+	fakesys_unlink(fs, "etc/g.conf.d/30-fifo.conf");
+	fakesys_symlink(fs, "etc/g.conf.d/30-link.conf", "../fifo");
+	snprintf(path, sizeof(path), "%s/etc/fifo", fakesys_root(fs));
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	expect_dropin_error(ctx, -EINVAL, "/etc/g.conf.d/30-link.conf", 0, "a FIFO");
+	fakesys_unlink(fs, "etc/g.conf.d/30-link.conf");
+	snprintf(path, sizeof(path), "%s/etc/g.conf.d/40-dir.conf", fakesys_root(fs));
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	expect_dropin_error(ctx, -EISDIR, "/etc/g.conf.d/40-dir.conf", 0, "a directory");
+	ck_assert_int_eq(rmdir(path), 0);
+
+	/* a symlink to a regular file is followed; one that leads nowhere is no file */
+	fakesys_write(fs, "etc/lab.conf", "[defaults]\ntype = i915-GVTg_V5_8\n");
+	fakesys_symlink(fs, "etc/g.conf.d/50-lab.conf", "../lab.conf");
+	fakesys_symlink(fs, "etc/g.conf.d/60-gone.conf", "../gone.conf");
+	c = load_ok(ctx, "/etc/g.conf");
+	ck_assert_str_eq(c->type, "i915-GVTg_V5_8");
+	ck_assert_int_eq(c->release, GVTG_RELEASE_REMOVE);
+	ck_assert_uint_eq(c->n_files, 3);
+	expect_from(c, "defaults", "type", "/etc/g.conf.d/50-lab.conf", 2);
+	gvtg_config_free(c);
+
+	/* the directory's place taken by a file */
+	snprintf(path, sizeof(path), "rm -r '%s/etc/g.conf.d'", fakesys_root(fs));
+	ck_assert_int_eq(system(path), 0);
+	fakesys_write(fs, "etc/g.conf.d", "[hook]\n");
+	expect_dropin_error(ctx, -ENOTDIR, "/etc/g.conf.d", 0, "not a directory");
+	gvtg_ctx_free(ctx);
+	fakesys_free(fs);
+}
+END_TEST
+
+/* A command's stdout (a hang fails the test through timeout(1) in cmd). */
+static char *run_capture(const char *cmd)
+{
+	FILE *f = popen(cmd, "re");
+	ck_assert_ptr_nonnull(f);
+	size_t size = 65536, n = 0;
+	char *out = malloc(size);
+	ck_assert_ptr_nonnull(out);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	return out;
+}
+
+/* gvtgctl check validates each file on its own line; gvtgctl config prints what the
+ * files make, and its output reads back as the same configuration. */
+START_TEST(dropins_check_and_config)
+{
+	char gvtgctl[4096], cmd[8192];
+	const char *hook = getenv("GVTG_HOOK");
+	ck_assert_ptr_nonnull(hook);
+	snprintf(gvtgctl, sizeof(gvtgctl), "%s", hook);
+	strcpy(strstr(gvtgctl, "/hook/gvtg-hook"), "/ctl/gvtgctl");
+	struct fakesys *fs = fakesys_new();
+	fakesys_write(fs, "etc/t.conf", "[defaults]\ntpye = x\n");
+	fakesys_write(fs, "etc/t.conf.d/10-ok.conf", "[hook]\nrelease = keep\n");
+	fakesys_write(fs, "etc/t.conf.d/20-bad.conf", "[hook]\nrelease = often\n");
+	snprintf(cmd, sizeof(cmd), "timeout 20 '%s' --root '%s' --config /etc/t.conf check 2>&1",
+		 gvtgctl, fakesys_root(fs));
+	char *out = run_capture(cmd);
+	ck_assert_msg(strstr(out, "FAIL  configuration /etc/t.conf, line 2: unknown key 'tpye'"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "PASS  configuration /etc/t.conf.d/10-ok.conf valid"), "%s", out);
+	ck_assert_msg(strstr(out, "FAIL  configuration /etc/t.conf.d/20-bad.conf, line 2: release "
+				  "must be"), "%s", out);
+	free(out);
+
+	fakesys_write(fs, "etc/t.conf", "[defaults]\ntype = i915-GVTg_V5_4\n");
+	fakesys_write(fs, "etc/t.conf.d/20-bad.conf", "[" U1 "]\nboot = yes\n");
+	snprintf(cmd, sizeof(cmd), "timeout 20 '%s' --root '%s' --config /etc/t.conf config",
+		 gvtgctl, fakesys_root(fs));
+	out = run_capture(cmd);
+	static const char want[] = "# /etc/t.conf\n"
+				   "# /etc/t.conf.d/10-ok.conf\n"
+				   "# /etc/t.conf.d/20-bad.conf\n"
+				   "\n[defaults]\n"
+				   "# parent: not set\n"
+				   "type = i915-GVTg_V5_4  # /etc/t.conf:2\n"
+				   "\n[hook]\n"
+				   "release = keep  # /etc/t.conf.d/10-ok.conf:2\n"
+				   "remove_timeout = 10  # default\n"
+				   "lock_timeout = 30  # default\n"
+				   "\n[sleep]\n"
+				   "remove_idle = no  # default\n"
+				   "\n[" U1 "]\n"
+				   "# parent: not set\n"
+				   "# type: not set\n"
+				   "boot = yes  # /etc/t.conf.d/20-bad.conf:2\n";
+	ck_assert_str_eq(out, want);
+	struct gvtg_config *c = parse_ok(out);
+	ck_assert_str_eq(c->type, "i915-GVTg_V5_4");
+	ck_assert_int_eq(c->release, GVTG_RELEASE_KEEP);
+	ck_assert(gvtg_config_find(c, U1)->boot);
+	gvtg_config_free(c);
+	free(out);
+
+	/* a bad drop-in: no configuration printed, the file and line named, exit 1 */
+	fakesys_write(fs, "etc/t.conf.d/20-bad.conf", "[" U1 "]\nboot = often\n");
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 20 '%s' --root '%s' --config /etc/t.conf config 2>&1; echo \"rc=$?\"",
+		 gvtgctl, fakesys_root(fs));
+	out = run_capture(cmd);
+	ck_assert_msg(strstr(out, "/etc/t.conf.d/20-bad.conf") && strstr(out, "line 2") &&
+			      strstr(out, "boot must be yes or no"), "%s", out);
+	ck_assert_msg(!strstr(out, "[hook]") && strstr(out, "rc=1\n"), "%s", out);
+	free(out);
+	fakesys_free(fs);
+}
+END_TEST
+
 /* ---- every example in the documentation parses to the values it shows ---- */
 
 static char *slurp_source(const char *rel)
@@ -586,36 +839,89 @@ START_TEST(readme_examples)
 END_TEST
 
 /* The EXAMPLE of gvtg-hook.conf(5), taken from the page's source. */
+/* The ```ini block of README.md after marker, NUL-terminated in place (a newline at its
+ * end). */
+static char *readme_block(char *readme, const char *marker)
+{
+	char *p = strstr(readme, marker);
+	ck_assert_msg(p != NULL, "README.md lacks '%s'", marker);
+	p = strstr(p, "\n```ini\n");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("\n```ini\n");
+	char *end = strstr(p, "\n```");
+	ck_assert_ptr_nonnull(end);
+	end[1] = '\0';
+	return p;
+}
+
+/* README.md's drop-in example: its main file and drop-in, and what gvtgctl config prints
+ * for them, exactly. */
+START_TEST(readme_dropin_example)
+{
+	char *readme = slurp_source("README.md");
+	char *main_text = strdup(readme_block(readme, "\n### Configuration"));
+	free(readme);
+	readme = slurp_source("README.md");
+	char *dropin = strdup(readme_block(readme, "\n#### Drop-ins"));
+	free(readme);
+	readme = slurp_source("README.md");
+	char *want = readme_block(readme, "`gvtgctl config` prints (itself");
+	ck_assert_msg(!strncmp(dropin, "# /etc/gvtg-hook.conf.d/50-lab.conf", 35), "%s", dropin);
+
+	struct fakesys *fs = fakesys_new();
+	fakesys_write(fs, "etc/gvtg-hook.conf", main_text);
+	fakesys_write(fs, "etc/gvtg-hook.conf.d/50-lab.conf", dropin);
+	char gvtgctl[4096], cmd[8192];
+	snprintf(gvtgctl, sizeof(gvtgctl), "%s", getenv("GVTG_HOOK"));
+	strcpy(strstr(gvtgctl, "/hook/gvtg-hook"), "/ctl/gvtgctl");
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 20 '%s' --root '%s' --config /etc/gvtg-hook.conf config", gvtgctl,
+		 fakesys_root(fs));
+	char *out = run_capture(cmd);
+	ck_assert_str_eq(out, want);
+	free(out);
+	free(main_text);
+	free(dropin);
+	free(readme);
+	fakesys_free(fs);
+}
+END_TEST
+
 START_TEST(man_page_example)
 {
 	char *man = slurp_source("man/gvtg-hook.conf.5.in");
 	char *p = strstr(man, "\n.SH EXAMPLE\n");
 	ck_assert_ptr_nonnull(p);
-	p = strstr(p, "\n.nf\n");
-	ck_assert_ptr_nonnull(p);
-	p += strlen("\n.nf\n");
-	char *end = strstr(p, "\n.fi\n");
-	ck_assert_ptr_nonnull(end);
-	*end = '\0';
-	/* roff escapes: \- is a minus sign, \e a backslash; any other would need handling
-	 * here */
-	char *w = p;
-	for (const char *r = p; *r; r++) {
-		if (r[0] == '\\' && r[1] == '-')
-			*w++ = '-', r++;
-		else if (r[0] == '\\' && r[1] == 'e')
-			*w++ = '\\', r++;
-		else if (r[0] == '\\')
-			ck_abort_msg("gvtg-hook.conf(5) example: unhandled escape '%.2s'", r);
-		else
-			*w++ = *r;
+	int blocks = 0;
+	/* each .nf block: the main file's example, then a drop-in's */
+	for (p = strstr(p, "\n.nf\n"); p; p = strstr(p, "\n.nf\n")) {
+		p += strlen("\n.nf\n");
+		char *end = strstr(p, "\n.fi\n");
+		ck_assert_ptr_nonnull(end);
+		*end = '\0';
+		/* roff escapes: \- is a minus sign, \e a backslash; any other would need
+		 * handling here */
+		char *w = p;
+		for (const char *r = p; *r; r++) {
+			if (r[0] == '\\' && r[1] == '-')
+				*w++ = '-', r++;
+			else if (r[0] == '\\' && r[1] == 'e')
+				*w++ = '\\', r++;
+			else if (r[0] == '\\')
+				ck_abort_msg("gvtg-hook.conf(5) example: unhandled escape '%.2s'", r);
+			else
+				*w++ = *r;
+		}
+		*w = '\0';
+		struct gvtg_config *c = parse_example(p, "gvtg-hook.conf(5)");
+		ck_assert_int_gt(check_documented(c, p, "gvtg-hook.conf(5)"), 0);
+		ck_assert_int_eq(c->release, GVTG_RELEASE_KEEP);
+		if (blocks++ == 0)
+			ck_assert_ptr_nonnull(gvtg_config_find(c, U1));
+		gvtg_config_free(c);
+		p = end + 1;
 	}
-	*w = '\0';
-	struct gvtg_config *c = parse_example(p, "gvtg-hook.conf(5)");
-	ck_assert_int_gt(check_documented(c, p, "gvtg-hook.conf(5)"), 0);
-	ck_assert_int_eq(c->release, GVTG_RELEASE_KEEP);
-	ck_assert_ptr_nonnull(gvtg_config_find(c, U1));
-	gvtg_config_free(c);
+	ck_assert_int_eq(blocks, 2);
 	free(man);
 }
 END_TEST
@@ -680,7 +986,11 @@ int main(void)
 	tcase_add_test(tc, unreadable_files);
 	tcase_add_test(tc, hook_with_fifo_config);
 	tcase_add_test(tc, check_reports_each_error);
+	tcase_add_test(tc, dropins_precedence);
+	tcase_add_test(tc, dropins_errors);
+	tcase_add_test(tc, dropins_check_and_config);
 	tcase_add_test(tc, readme_examples);
+	tcase_add_test(tc, readme_dropin_example);
 	tcase_add_test(tc, man_page_example);
 	tcase_add_test(tc, shipped_file);
 	suite_add_tcase(s, tc);

@@ -1781,6 +1781,8 @@ static const char *const help_cmds[][2] = {
 	{ "create", "usage: gvtgctl create [--parent PARENT] [--type TYPE] [UUID]\n" },
 	{ "remove", "usage: gvtgctl remove [-f|--force] UUID\n" },
 	{ "check", "usage: gvtgctl check [--json]\n" },
+	{ "config", "usage: gvtgctl config [--json]\n" },
+	{ "metrics", "usage: gvtgctl metrics [--output FILE]\n" },
 	{ "attach", "usage: gvtgctl attach DOMAIN [--type TYPE] [--parent PARENT] [--uuid UUID]\n" },
 	{ "detach", "usage: gvtgctl detach DOMAIN [UUID] [--dry-run] [--connect URI]\n" },
 	{ "xml", "usage: gvtgctl xml [UUID] [--type TYPE] [--parent PARENT] " },
@@ -1825,7 +1827,7 @@ START_TEST(help_details)
 	json_free(j);
 	run("--json", "create", NULL);
 	assert_rc(2);
-	assert_err_has("--json is for list, types, check and define, not create");
+	assert_err_has("--json is for list, types, check, config and define, not create");
 }
 END_TEST
 

@@ -207,6 +207,11 @@ expect "mdev parents mtty, mdpy, mbochs registered" "mbochs mdpy mtty" \
 info "$(virsh version 2>/dev/null | tr '\n' ';')"
 
 # ===================================================================== the package ======
+# First the Ansible role, from a stock host back to one (ansible.sh, beside this copy).
+# shellcheck source=tests/host/ansible.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ansible.sh"
+ansible_checks
+
 stage "apt-get install ./$(basename "$DEB")"
 cp "$DEB" /root/
 cd /root || exit 1

@@ -109,6 +109,10 @@ say "kernel $abi, sample drivers, initramfs ($((SECONDS - t0)) s)"
 # The guest reads its script from this run's copy: editing the source during a run
 # changes nothing under it.
 cp "$here/guest.sh" "$here/guest-upgrade.sh" "$work/"
+# The Ansible role, README.md's playbook and their checks beside it (ansible.sh).
+# shellcheck source=tests/host/ansible.sh
+. "$here/ansible.sh"
+ansible_prepare "$src" "$work" || die "no playbook in README.md's section 'The Ansible role'"
 envfile=$work/guest.env
 {
 	printf 'DEB=%q\n' "$pkg_deb"
