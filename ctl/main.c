@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 	}
 	if (c.json && !cmd->json) {
 		ctl_free(&c);
-		return ctl_usage_error("--json is for list, types, check and define, not %s", name);
+		return ctl_usage_error("--json is for list, types, check, config and define, not %s", name);
 	}
 	c.command = cmd;
 	int sub_argc = argc - optind;

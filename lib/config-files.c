@@ -215,6 +215,7 @@ int gvtg_config_foreach(const struct gvtg_config *c, gvtg_config_setting_fn fn,
 	setting(&e, "defaults", "type", c->type);
 	setting(&e, "hook", "release", c->release == GVTG_RELEASE_KEEP ? "keep" : "remove");
 	setting(&e, "hook", "remove_timeout", seconds(t, c->remove_timeout_ms));
+	setting(&e, "hook", "mdevctl_timeout", seconds(t, c->mdevctl_timeout_ms));
 	setting(&e, "hook", "lock_timeout", seconds(t, c->lock_timeout_ms));
 	setting(&e, "sleep", "remove_idle", yes_no(c->sleep_remove));
 	for (size_t i = 0; i < c->n_devices; i++) {

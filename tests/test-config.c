@@ -691,6 +691,7 @@ START_TEST(dropins_check_and_config)
 				   "\n[hook]\n"
 				   "release = keep  # /etc/t.conf.d/10-ok.conf:2\n"
 				   "remove_timeout = 10  # default\n"
+				   "mdevctl_timeout = 30  # default\n"
 				   "lock_timeout = 30  # default\n"
 				   "\n[sleep]\n"
 				   "remove_idle = no  # default\n"
