@@ -783,6 +783,31 @@ static int process_start(struct ctl *c, long pid, double *ret_start)
 	return 0;
 }
 
+/* Since when libvirt could have found a hook of ours.  It decides whether a driver has
+ * hooks when the daemon starts (an executable hooks/qemu, or one in qemu.d), and from
+ * then on runs whatever qemu.d holds at each call.  The link's ctime, not mtime (dpkg
+ * gives installed files and links the package's mtime); but an upgrade replaces the
+ * link, so for one in qemu.d the directory's birth counts when it is older: the
+ * directory is made with the first install and an upgrade never leaves it empty. */
+static double hook_present_since(struct ctl *c, const struct hook_state *hs)
+{
+	double since = (double)hs->link_st.st_ctim.tv_sec + (double)hs->link_st.st_ctim.tv_nsec / 1e9;
+	const char *slash = strrchr(hs->link, '/');
+	static const char dotd[] = ".d";
+	if (!slash || slash - hs->link < 3 || strncmp(slash - 2, dotd, 2) != 0)
+		return since;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - hs->link - 1), hs->link + 1);
+	struct statx sx;
+	if (statx(gvtg_ctx_get_root_fd(c->ctx), dir, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+	    (sx.stx_mask & STATX_BTIME)) {
+		double born = (double)sx.stx_btime.tv_sec + (double)sx.stx_btime.tv_nsec / 1e9;
+		if (born < since)
+			since = born;
+	}
+	return since;
+}
+
 static void check_daemon(struct ctl_check_report *rp, const struct hook_state *hs)
 {
 	struct ctl *c = rp->c;
@@ -803,10 +828,7 @@ static void check_daemon(struct ctl_check_report *rp, const struct hook_state *h
 			       pid);
 			return;
 		}
-		/* ctime, not mtime: dpkg gives installed files and links the package's mtime. */
-		double mtime = (double)hs->link_st.st_ctim.tv_sec +
-			       (double)hs->link_st.st_ctim.tv_nsec / 1e9;
-		if (mtime > start) {
+		if (hook_present_since(c, hs) > start) {
 			char fix[128];
 			snprintf(fix, sizeof(fix),
 				 "restart %s: it looks for hooks only when it starts", daemons[i]);

@@ -990,6 +990,41 @@ END_TEST
 
 /* The registered hook reads another installation's configuration (its usage text says
  * which): a warning naming both; none when it is this gvtgctl's. */
+/* An upgrade replaces the link in qemu.d while the daemon runs: the daemon found hooks
+ * when it started (the directory, made by the first install, was there), so no restart
+ * is asked for; a first install after the daemon started still asks for one. */
+START_TEST(check_daemon_after_upgrade)
+{
+	if (!HOOK_IS_LINKED)
+		return;
+	good_host();
+	struct timespec pause = { 1, 100 * 1000 * 1000 };
+	nanosleep(&pause, NULL);
+	/* libvirtd started now (btime + 1000 ticks of 100 Hz), after qemu.d was made */
+	char stat[256];
+	snprintf(stat, sizeof(stat), "cpu 1\nbtime %lld\n", (long long)time(NULL) - 10);
+	fakesys_write(fs, "proc/stat", stat);
+	nanosleep(&pause, NULL);
+	/* the upgrade: a new link in place of the old one */
+	rm(REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"));
+	ck_assert_int_eq(fakesys_symlink(fs, REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"),
+					 GVTG_HOOK_PATH), 0);
+	run("check", NULL);
+	ck_assert_msg(strstr(res.out, "PASS  libvirtd (pid 4242) started after the hook was installed"),
+		      "%s", res.out);
+
+	/* the first install: qemu.d made after the daemon started */
+	rm(REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"));
+	rm(REL(GVTG_HOOKS_DIR "/qemu.d"));
+	nanosleep(&pause, NULL);
+	ck_assert_int_eq(fakesys_symlink(fs, REL(GVTG_HOOKS_DIR "/qemu.d/50-gvtg-hook"),
+					 GVTG_HOOK_PATH), 0);
+	run("check", NULL);
+	ck_assert_msg(strstr(res.out, "WARN  libvirtd (pid 4242) started before the hook was installed"),
+		      "%s", res.out);
+}
+END_TEST
+
 START_TEST(check_config_in_effect)
 {
 	good_host();
@@ -1925,6 +1960,7 @@ static Suite *ctl_suite(void)
 	     tcase_add_test(tc, check_gpu_without_gvt);
 	     tcase_add_test(tc, check_colour_on_terminal_only);
 	     tcase_add_test(tc, check_config_in_effect);
+	     tcase_add_test(tc, check_daemon_after_upgrade);
 	     tcase_add_loop_test(tc, check_broken_host, 0,
 				 (int)(sizeof(broken_hosts) / sizeof(broken_hosts[0])));)
 	CASE("xml", tcase_add_test(tc, xml_plain); tcase_add_test(tc, xml_displays);
