@@ -42,3 +42,35 @@ int mac_daemon_pid(struct ctl *c, const char *name, long *ret_pid);
 size_t mac_list_hooks(struct ctl *c, char hooks[][PATH_MAX], size_t max);
 /* The canonical absolute path of path under the root (every symlink resolved). */
 int mac_resolve(struct ctl *c, const char *path, char *ret, size_t size);
+
+/* ---- profile text (apparmor-text.c) ---- */
+
+#define AA_DIR "etc/apparmor.d"
+
+struct aa_var {
+	char *name;  /* without @{ } */
+	char *value; /* "{a,b}" for several values */
+};
+
+struct aa_rule {
+	char *path;
+	char *perms;
+	bool deny;
+	char *file;  /* the file it is in, relative to the root */
+};
+
+struct aa_profile {
+	struct aa_var *vars;
+	size_t n_vars;
+	struct aa_rule *rules;
+	size_t n_rules;
+};
+
+/* Read the profile file path (relative to the root) into pf, following its includes. */
+void aa_profile_parse_file(struct ctl *c, const char *path, struct aa_profile *pf,
+			   int base_depth, int nesting);
+/* The rule that decides whether the profile executes path: a deny rule wins (then
+ * *ret_denied); NULL when none allows it. */
+const struct aa_rule *aa_profile_exec_rule(const struct aa_profile *pf, const char *path,
+					   bool *ret_denied);
+void aa_profile_free(struct aa_profile *pf);

@@ -209,6 +209,11 @@ struct ctl_check_report;
 void ctl_check_report(struct ctl_check_report *rp, const char *id, enum ctl_check_status st,
 		      const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct ctl *ctl_check_report_ctl(struct ctl_check_report *rp);
+/* The iGPU cannot do GVT-g: what it can use instead, for the summary (a static string). */
+void ctl_check_report_instead(struct ctl_check_report *rp, const char *instead);
+/* The host's checks (check-host.c): the iGPU, the kernel options and modules, the vGPU
+ * types. */
+void ctl_check_host(struct ctl_check_report *rp);
 /* Run every check without printing: fn gets each result line's id and status (for
  * gvtgctl metrics).  -ENOMEM. */
 typedef void (*ctl_check_result_fn)(void *userdata, const char *id,
