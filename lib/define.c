@@ -17,18 +17,6 @@
 /* mdevctl refuses every command without these two directories. */
 #define SCRIPTS_DIR GVTG_DEFINITIONS_DIR "/scripts.d"
 
-static void set_detail(char *detail, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_detail(char *detail, size_t size, const char *fmt, ...)
-{
-	if (!detail || !size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, size, fmt, ap);
-	va_end(ap);
-}
-
 static char *definition_path(const char *parent, const char *uuid)
 {
 	return gvtg_path_join(GVTG_DEFINITIONS_DIR, parent, uuid, NULL);
@@ -41,7 +29,7 @@ static int verify(struct gvtg_ctx *ctx, const char *mdevctl, const char *verb,
 	int r = gvtg_io_access(ctx, path);
 	if (want ? r >= 0 : r == -ENOENT)
 		return 0;
-	set_detail(detail, detail_size, "%s %s reported success, but /%s %s", mdevctl, verb,
+	gvtg_detail_set(detail, detail_size, "%s %s reported success, but /%s %s", mdevctl, verb,
 		   path, want ? "does not exist" : "is still there");
 	return want ? -ENOENT : -EEXIST;
 }
@@ -53,14 +41,14 @@ int gvtg_definition_write(struct gvtg_ctx *ctx, const struct gvtg_definition *de
 	if (gvtg_uuid_normalize(def->uuid, u) < 0 || !def->parent || !def->type ||
 	    !gvtg_name_is_valid(def->parent) || !gvtg_name_is_valid(def->type))
 		return -EINVAL;
-	set_detail(detail, detail_size, "%s", "");
+	gvtg_detail_set(detail, detail_size, "%s", "");
 	_cleanup_free_ char *path = definition_path(def->parent, u);
 	if (!path)
 		return -ENOMEM;
 	_cleanup_free_ char *mdevctl = NULL;
 	int r = gvtg_mdevctl_find(ctx, &mdevctl);
 	if (r < 0) {
-		set_detail(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
+		gvtg_detail_set(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
 		return r;
 	}
 	if (r > 0) {
@@ -78,7 +66,7 @@ int gvtg_definition_write(struct gvtg_ctx *ctx, const struct gvtg_definition *de
 	if ((r = gvtg_io_mkdir_p(ctx, dir, 0755)) < 0 ||
 	    (r = gvtg_io_mkdir_p(ctx, SCRIPTS_DIR "/callouts", 0755)) < 0 ||
 	    (r = gvtg_io_mkdir_p(ctx, SCRIPTS_DIR "/notifiers", 0755)) < 0) {
-		set_detail(detail, detail_size, "making /%s", dir);
+		gvtg_detail_set(detail, detail_size, "making /%s", dir);
 		return r;
 	}
 	char json[512];
@@ -89,7 +77,7 @@ int gvtg_definition_write(struct gvtg_ctx *ctx, const struct gvtg_definition *de
 		return -ENAMETOOLONG;
 	r = gvtg_io_write_atomic(ctx, path, json, (size_t)n, 0644);
 	if (r < 0)
-		set_detail(detail, detail_size, "writing /%s", path);
+		gvtg_detail_set(detail, detail_size, "writing /%s", path);
 	return r;
 }
 
@@ -100,14 +88,14 @@ int gvtg_definition_delete(struct gvtg_ctx *ctx, const struct gvtg_definition *d
 	if (gvtg_uuid_normalize(def->uuid, u) < 0 || !def->parent ||
 	    !gvtg_name_is_valid(def->parent))
 		return -EINVAL;
-	set_detail(detail, detail_size, "%s", "");
+	gvtg_detail_set(detail, detail_size, "%s", "");
 	_cleanup_free_ char *path = definition_path(def->parent, u);
 	if (!path)
 		return -ENOMEM;
 	_cleanup_free_ char *mdevctl = NULL;
 	int r = gvtg_mdevctl_find(ctx, &mdevctl);
 	if (r < 0) {
-		set_detail(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
+		gvtg_detail_set(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
 		return r;
 	}
 	if (r > 0) {
@@ -119,6 +107,6 @@ int gvtg_definition_delete(struct gvtg_ctx *ctx, const struct gvtg_definition *d
 	}
 	r = gvtg_io_unlink(ctx, path);
 	if (r < 0)
-		set_detail(detail, detail_size, "removing /%s", path);
+		gvtg_detail_set(detail, detail_size, "removing /%s", path);
 	return r;
 }

@@ -183,6 +183,11 @@ struct gvtg_takedown {
 void gvtg_takedown(struct gvtg_ctx *ctx, struct gvtg_takedown *v, size_t n, int mdevctl_ms,
 		   int remove_ms);
 
+/* Write a detail text for a caller's buffer (NULL or size 0: nothing), the one way the
+ * data sources fill theirs (text.c). */
+void gvtg_detail_set(char *detail, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- mdevctl (mdevctl.c) ----
  * Run argv (mdevctl's path, then `VERB --uuid UUID ...`) through the runner, at most
  * timeout_ms (then killed with its callouts).  0: exit status 0.  -ETIMEDOUT; -ENOENT/-EACCES: it

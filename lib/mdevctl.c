@@ -40,25 +40,13 @@ int gvtg_mdevctl_find(struct gvtg_ctx *ctx, char **ret_path)
 	return 1;
 }
 
-static void set_detail(char *detail, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_detail(char *detail, size_t size, const char *fmt, ...)
-{
-	if (!detail || !size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, size, fmt, ap);
-	va_end(ap);
-}
-
 int gvtg_mdevctl_run(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, char *detail,
 		     size_t detail_size)
 {
 	const char *mdevctl = argv[0], *verb = argv[1];
 	const char *uuid = argv[2] && !strcmp(argv[2], "--uuid") ? argv[3] : "?";
 	struct gvtg_run run = { .argv = argv, .keep_fd = -1, .flags = GVTG_RUN_CAPTURE };
-	set_detail(detail, detail_size, "%s", "");
+	gvtg_detail_set(detail, detail_size, "%s", "");
 	int r = gvtg_run(&run, timeout_ms);
 	if (r < 0) {
 		gvtg_run_clear(&run);
@@ -72,26 +60,26 @@ int gvtg_mdevctl_run(struct gvtg_ctx *ctx, char *const argv[], int timeout_ms, c
 			r = 0;
 		} else if ((run.code == 127 || run.code == 126) && !line[0]) {
 			/* The shell's convention: 127 not found, 126 found but not runnable. */
-			set_detail(detail, detail_size, "cannot run %s", mdevctl);
+			gvtg_detail_set(detail, detail_size, "cannot run %s", mdevctl);
 			r = run.code == 127 ? -ENOENT : -EACCES;
 		} else {
 			if (line[0])
-				set_detail(detail, detail_size, "%s", line);
+				gvtg_detail_set(detail, detail_size, "%s", line);
 			else
-				set_detail(detail, detail_size, "exit status %d", run.code);
+				gvtg_detail_set(detail, detail_size, "exit status %d", run.code);
 			r = -EPROTO;
 		}
 		break;
 	case GVTG_RUN_SIGNALED:
 		if (line[0])
-			set_detail(detail, detail_size, "%s", line);
+			gvtg_detail_set(detail, detail_size, "%s", line);
 		else
-			set_detail(detail, detail_size, "signal %d", run.code);
+			gvtg_detail_set(detail, detail_size, "signal %d", run.code);
 		r = -EPROTO;
 		break;
 	case GVTG_RUN_KILLED:
 	case GVTG_RUN_LEFT:
-		set_detail(detail, detail_size, "%s", line);
+		gvtg_detail_set(detail, detail_size, "%s", line);
 		log_warning(ctx, "%s %s --uuid %s did not finish within %d ms; killed", mdevctl,
 			    verb, uuid, timeout_ms);
 		r = -ETIMEDOUT;
@@ -132,7 +120,7 @@ int gvtg_definition_apply_attrs(struct gvtg_ctx *ctx, const struct gvtg_definiti
 		_cleanup_free_ char *p = gvtg_path_join(MDEV_DEVICES, def->uuid, a->name, NULL);
 		int r = p ? gvtg_io_write_attr(ctx, p, a->value, strlen(a->value)) : -ENOMEM;
 		if (r < 0) {
-			set_detail(detail, detail_size, "writing '%s' to its attribute %s",
+			gvtg_detail_set(detail, detail_size, "writing '%s' to its attribute %s",
 				   a->value, a->name);
 			log_debug(ctx, "start %s: attribute %s: errno %d", def->uuid, a->name, -r);
 			undo_start(ctx, def->uuid);
@@ -147,17 +135,17 @@ int gvtg_definition_start(struct gvtg_ctx *ctx, const struct gvtg_definition *de
 {
 	if (!def->type || !gvtg_name_is_valid(def->parent) || !gvtg_name_is_valid(def->type))
 		return -EINVAL;
-	set_detail(detail, detail_size, "%s", "");
+	gvtg_detail_set(detail, detail_size, "%s", "");
 	_cleanup_free_ char *mdevctl = NULL;
 	int r = gvtg_mdevctl_find(ctx, &mdevctl);
 	if (r < 0) {
-		set_detail(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
+		gvtg_detail_set(detail, detail_size, "GVTG_MDEVCTL must be an absolute path");
 		return r;
 	}
 	if (r == 0) {
 		r = gvtg_mdev_create(ctx, def->parent, def->type, def->uuid);
 		if (r < 0) {
-			set_detail(detail, detail_size, "creating it on %s type %s", def->parent,
+			gvtg_detail_set(detail, detail_size, "creating it on %s type %s", def->parent,
 				   def->type);
 			return r;
 		}

@@ -6,6 +6,8 @@
  * rings, and syslog and journald store invalid UTF-8 as binary; all of these are
  * replaced by something the reader sees.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gvtg-private.h"
@@ -72,4 +74,14 @@ size_t gvtg_text_clean(const char *in, size_t len, char *out, size_t size, unsig
 	}
 	out[o] = '\0';
 	return o;
+}
+
+void gvtg_detail_set(char *detail, size_t size, const char *fmt, ...)
+{
+	if (!detail || !size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, size, fmt, ap);
+	va_end(ap);
 }
