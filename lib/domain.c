@@ -583,6 +583,9 @@ static int collect_metadata(struct sax *x, struct gvtg_domain *d)
 	return 0;
 }
 
+/* Long on purpose: it is the one gate untrusted bytes pass through (size, encoding,
+ * parser limits, then what the SAX callbacks gathered, each refusal worded once), and
+ * reads best as one sequence of refusals in the order they are tried. */
 int gvtg_domain_parse(const char *buf, size_t len, struct gvtg_domain **ret_domain)
 {
 	parse_error[0] = '\0';

@@ -7,6 +7,10 @@
 
 /* ---- by hand ------------------------------------------------------------------------------ */
 
+/* A vGPU made under the lock, for create and boot: the checks (exists? held? recorded?)
+ * and the placement, the create, the record and the undo of the create when the record
+ * cannot be written, kept in one function so that the order of those steps is seen at
+ * once.  Over 80 lines for that reason. */
 int gvtg_create_locked(struct gvtg_ctx *ctx, const struct gvtg_config *cfg, enum gvtg_op op,
 		       const char *uuid, bool uuid_given, const char *parent, const char *type,
 		       enum gvtg_origin origin, struct gvtg_placement *ret_placement)
